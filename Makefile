@@ -1,0 +1,49 @@
+# forecast-nb: `make demo` and `make test` are all the set-up there is.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export MPLBACKEND ?= Agg
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+.PHONY: install demo test check-sync nbtest pytest lab readme clean
+
+$(STAMP): setup.py settings.ini constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name forecast-nb --display-name "forecast-nb (.venv)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/forecast-nb demo
+
+# nbdev_export and nbdev_clean must not change the tree: notebooks and modules are committed in sync.
+check-sync: install
+	@before="$$(git status --porcelain=v1 -uall; git diff | sha1sum)"; \
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean; \
+	after="$$(git status --porcelain=v1 -uall; git diff | sha1sum)"; \
+	if [ "$$before" != "$$after" ]; then git status --short; \
+	  echo "nbdev_export or nbdev_clean changed the tree: run them and commit the result"; exit 1; fi
+
+nbtest: install
+	$(BIN)/nbdev_test --flags slow --n_workers 2 --timing
+
+pytest: install
+	$(BIN)/pytest -q tests
+
+test: check-sync nbtest pytest
+
+lab: install
+	$(BIN)/jupyter lab nbs/
+
+# README.md is nbs/index.ipynb as plain Markdown (quarto, and so nbdev_readme, is not available here).
+readme: install
+	$(BIN)/jupyter nbconvert --to markdown --log-level WARN --RegexRemovePreprocessor.patterns='["^#\| hide"]' nbs/index.ipynb --output-dir . --output README
+	sed -i -e '/^<!-- WARNING/,/^-->/d' README.md
+
+clean:
+	rm -rf $(VENV) *.egg-info _proc _docs .pytest_cache

@@ -1,0 +1,46 @@
+"""The `forecast-nb` command end to end, in subprocesses, against a real MLflow SQLite store."""
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+
+BIN = Path(sys.executable).parent / "forecast-nb"
+
+def run(*args, cwd):
+    env = os.environ | {"MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([str(BIN), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+def test_data_list(tmp_path):
+    r = run("data", "list", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("AAPL", "GOOG", "IBM", "MSFT", "CO2"): assert name in r.stdout
+    assert "NYSE" in r.stdout and "MS" in r.stdout
+
+def test_data_show_reports_summary(tmp_path):
+    r = run("data", "show", "sample:MSFT", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for key in ("rows", "3270", "start", "2000-03-01", "freq", "gaps", "columns"): assert key in r.stdout
+
+def test_data_show_gaps_and_fill(tmp_path):
+    csv = tmp_path / "holes.csv"
+    csv.write_text("date,sales\n2020-01-01,1\n2020-02-01,2\n2020-04-01,4\n2020-05-01,5\n")
+    bad = run("data", "show", str(csv), cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: 1 timestamp(s) missing against freq MS, first at 2020-03-01")
+    assert "Traceback" not in bad.stderr
+    ok = run("data", "show", str(csv), "--fill", "interpolate", cwd=tmp_path)
+    assert ok.returncode == 0 and "gaps" in ok.stdout and "3.0" in ok.stdout
+
+def test_demo_logs_to_mlflow_and_says_how_to_look(tmp_path):
+    r = run("demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "loaded sample:AAPL: 3270 rows" in r.stdout and "NYSE trading days" in r.stdout
+    assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in r.stdout
+    assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").exists()
+    import mlflow
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = mlflow.search_runs(experiment_names=["forecast-nb"])
+    assert len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490
+
+def test_run_bad_config_exits_2(tmp_path):
+    (tmp_path / "c.yaml").write_text("source: sample:CO2\nvall: 3\n")
+    r = run("run", "--config", "c.yaml", cwd=tmp_path)
+    assert r.returncode == 2 and "unknown config key(s) ['vall']" in r.stderr
