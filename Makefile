@@ -1,5 +1,6 @@
 # forecast-nb: `make demo` and `make test` are all the set-up there is.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,8 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]" 2>&1 \
+	  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	$(BIN)/python -m ipykernel install --sys-prefix --name forecast-nb --display-name "forecast-nb (.venv)" >/dev/null
 	touch $(STAMP)
 

@@ -6,9 +6,9 @@
 __all__ = ['ForecastNBError', 'ConfigError', 'ForecastDataError', 'DataSourceError', 'SourceNotFoundError',
            'SourceUnavailableError', 'DateColumnError', 'TargetColumnError', 'NonNumericTargetError',
            'MissingValueError', 'DuplicateTimestampError', 'FrequencyError', 'GapError', 'NonPositiveValueError',
-           'ConstantSeriesError', 'SeriesTooShortError', 'SplitError']
+           'ConstantSeriesError', 'SeriesTooShortError', 'SplitError', 'FeatureError', 'LeakageError', 'NotFittedError']
 
-# %% ../nbs/00_errors.ipynb #9ebea875
+# %% ../nbs/00_errors.ipynb #0eae1739
 class ForecastNBError(Exception):
     "Base of every error forecast-nb raises on purpose."
     def __init__(self,
@@ -19,7 +19,7 @@ class ForecastNBError(Exception):
         self.message, self.hint, self.context = message, hint, context
         super().__init__(message + (f" -> {hint}" if hint else ""))
 
-# %% ../nbs/00_errors.ipynb #32a8a111
+# %% ../nbs/00_errors.ipynb #a76fe05b
 class ConfigError(ForecastNBError, ValueError):
     "A parameter has a value forecast-nb cannot use."
 
@@ -67,3 +67,12 @@ class SeriesTooShortError(ForecastDataError):
 
 class SplitError(ForecastNBError, ValueError):
     "A split or window request that cannot be met (empty part, overlapping parts)."
+
+class FeatureError(ForecastNBError, ValueError):
+    "A feature cannot be built from the data given (e.g. an indicator needs `high`, `low` or `volume`)."
+
+class LeakageError(FeatureError):
+    "A value used to forecast from origin t would depend on data after t."
+
+class NotFittedError(ForecastNBError, RuntimeError):
+    "A transform or model was used before `fit`."
