@@ -33,12 +33,20 @@ def test_demo_logs_to_mlflow_and_says_how_to_look(tmp_path):
     r = run("demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "loaded sample:AAPL: 3270 rows" in r.stdout and "NYSE trading days" in r.stdout
+    assert "features: 35 (30 past, shifted by the horizon 5; 5 known calendar)" in r.stdout and "leakage check passed" in r.stdout
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in r.stdout
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").exists()
     import mlflow
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     runs = mlflow.search_runs(experiment_names=["forecast-nb"])
     assert len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490
+    assert runs["tags.leakage_check"].iloc[0] == "passed" and runs["params.features.count"].iloc[0] == "35"
+
+def test_run_with_yaml_features_and_horizon(tmp_path):
+    (tmp_path / "co2.yaml").write_text("source: sample:CO2\nval: 24\ntest: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n")
+    r = run("run", "--config", "co2.yaml", "--horizon", "12", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "freq MS" in r.stdout and "shifted by the horizon 12" in r.stdout
 
 def test_run_bad_config_exits_2(tmp_path):
     (tmp_path / "c.yaml").write_text("source: sample:CO2\nvall: 3\n")

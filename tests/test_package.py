@@ -5,7 +5,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_is_light_and_fast():
-    code = ("import sys, time; t = time.perf_counter(); import forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli;"
+    code = ("import sys, time; t = time.perf_counter(); import forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli, forecast_nb.features, forecast_nb.prep, forecast_nb.pipeline;"
             "dt = time.perf_counter() - t; heavy = [m for m in ('tensorflow', 'prophet', 'mlflow', 'talib', 'optuna') if m in sys.modules];"
             "print(dt, heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)

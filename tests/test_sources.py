@@ -64,7 +64,6 @@ def test_unreachable_database_is_unavailable():
     with pytest.raises(E.SourceUnavailableError, match="cannot connect to postgresql"):
         load("postgresql+psycopg2://postgres@127.0.0.1:1/test", table="prices")
 
-@pytest.mark.filterwarnings("ignore::Warning")   # yfinance's own pandas deprecations
 def test_yfinance_offline_is_a_clear_error():
     "The real yfinance code path, on a machine without internet: a clear error, not an empty frame."
     with pytest.raises(E.SourceUnavailableError, match="AAPL") as info:
