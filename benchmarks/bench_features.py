@@ -3,11 +3,11 @@
 Targets (issue 3): under 50 ms for 2,500 rows, under 2 s for 1,000,000 rows. Run: `.venv/bin/python benchmarks/bench_features.py`.
 Both sizes are measured in the same run (median of repeats), so a noisy machine shifts both alike.
 """
-import time
 import numpy as np
 import pandas as pd
 from forecast_nb.data import load
 from forecast_nb.features import FeatureSpec, build_features
+from common import timed, report
 
 def synthetic_ohlcv(n:int, freq="h", seed=0) -> pd.DataFrame:
     "A positive random-walk OHLCV series of n rows (hourly, so that 1e6 rows fit in pandas' date range)."
@@ -20,26 +20,19 @@ def synthetic_ohlcv(n:int, freq="h", seed=0) -> pd.DataFrame:
     df.attrs["target"] = "close"
     return df
 
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return float(np.median(times))
+def median_seconds(fn, repeats):
+    return float(np.median([timed(fn)[0] for _ in range(repeats)]))
 
 def main():
     spec = FeatureSpec.default()
     daily = load("sample:AAPL").iloc[-2520:]           # 10 years of trading days
     big = synthetic_ohlcv(1_000_000)
     build_features(daily, spec)                         # warm-up: imports, TA-Lib init
-    t_daily = timed(lambda: build_features(daily, spec), 20)
-    t_big = timed(lambda: build_features(big, spec), 3)
+    t_daily = median_seconds(lambda: build_features(daily, spec), 20)
+    t_big = median_seconds(lambda: build_features(big, spec), 3)
     n_feat = build_features(daily, spec).shape[1]
-    rows = [("10y daily (2,520 rows)", len(daily), t_daily, 0.050), ("1,000,000 rows", len(big), t_big, 2.0)]
-    print(f"default FeatureSpec: {n_feat} features")
-    print(f"{'case':<26}{'rows':>10}{'median s':>11}{'target s':>10}{'rows/s':>14}  ok")
-    for name, n, t, target in rows:
-        print(f"{name:<26}{n:>10,}{t:>11.4f}{target:>10.3f}{n / t:>14,.0f}  {'yes' if t < target else 'NO'}")
-    return all(t < target for _, _, t, target in rows)
+    print(f"default FeatureSpec: {n_feat} features; {len(daily) / t_daily:,.0f} and {len(big) / t_big:,.0f} rows/s")
+    return report([(f"10y daily ({len(daily):,} rows)", t_daily, 0.050), (f"{len(big):,} rows", t_big, 2.0)], width=30)
 
 if __name__ == "__main__":
     raise SystemExit(0 if main() else 1)

@@ -34,6 +34,7 @@ def test_demo_logs_to_mlflow_and_says_how_to_look(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "loaded sample:AAPL: 3270 rows" in r.stdout and "NYSE trading days" in r.stdout
     assert "features: 35 (30 past, shifted by the horizon 5; 5 known calendar)" in r.stdout and "leakage check passed" in r.stdout
+    assert "model ARIMA(" in r.stdout and "validation: 490 forecasts from 98 origins, 5 steps ahead; MAE vs naive" in r.stdout
     assert "mlflow ui --backend-store-uri sqlite:///mlflow.db" in r.stdout
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").exists()
     import mlflow
@@ -41,12 +42,21 @@ def test_demo_logs_to_mlflow_and_says_how_to_look(tmp_path):
     runs = mlflow.search_runs(experiment_names=["forecast-nb"])
     assert len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490
     assert runs["tags.leakage_check"].iloc[0] == "passed" and runs["params.features.count"].iloc[0] == "35"
+    assert runs["metrics.val_mae_vs_naive"].iloc[0] > 0 and runs["tags.workflow.stage"].iloc[0] == "trained"
 
 def test_run_with_yaml_features_and_horizon(tmp_path):
     (tmp_path / "co2.yaml").write_text("source: sample:CO2\nval: 24\ntest: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n")
-    r = run("run", "--config", "co2.yaml", "--horizon", "12", cwd=tmp_path)
+    r = run("run", "--config", "co2.yaml", "--horizon", "12", "--model", "seasonal_naive", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "freq MS" in r.stdout and "shifted by the horizon 12" in r.stdout
+    assert "freq MS" in r.stdout and "shifted by the horizon 12" in r.stdout and "24 forecasts from 2 origins" in r.stdout
+
+def test_run_model_params_json(tmp_path):
+    r = run("run", "--source", "sample:CO2", "--val", "36", "--test", "12", "--horizon", "12", "--model", "arima",
+            "--model-params", '{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 12], "log": true}', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ARIMA(1, 1, 1)(0, 1, 1, 12) trend='n' on log values" in r.stdout
+    bad = run("run", "--source", "sample:CO2", "--model", "arima", "--model-params", '{"order": [1, 1]}', cwd=tmp_path)
+    assert bad.returncode == 2 and "order=(1, 1) must be 3 whole numbers" in bad.stderr.replace("[1, 1]", "(1, 1)")
 
 def test_run_bad_config_exits_2(tmp_path):
     (tmp_path / "c.yaml").write_text("source: sample:CO2\nvall: 3\n")

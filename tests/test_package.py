@@ -5,8 +5,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_is_light_and_fast():
-    code = ("import sys, time; t = time.perf_counter(); import forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli, forecast_nb.features, forecast_nb.prep, forecast_nb.pipeline;"
-            "dt = time.perf_counter() - t; heavy = [m for m in ('tensorflow', 'prophet', 'mlflow', 'talib', 'optuna') if m in sys.modules];"
+    code = ("import sys, time; t = time.perf_counter(); import forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli, forecast_nb.features, forecast_nb.prep, forecast_nb.pipeline, forecast_nb.metrics, forecast_nb.models, forecast_nb.models.arima, forecast_nb.models.prophet, forecast_nb.models.lstm;"
+            "dt = time.perf_counter() - t; heavy = [m for m in ('tensorflow', 'keras', 'prophet', 'cmdstanpy', 'mlflow', 'talib', 'optuna', 'statsmodels.tsa.statespace') if m in sys.modules];"
             "print(dt, heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
     assert out[1].strip() == "[]", f"heavy modules imported: {out[1]}"
