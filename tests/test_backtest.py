@@ -56,6 +56,13 @@ def test_results_do_not_depend_on_n_jobs(prices):
     pd.testing.assert_frame_equal(one.forecasts, two.forecasts)
     pd.testing.assert_frame_equal(one.metrics, two.metrics)
 
+def test_keep_models_and_partial_window_is_logged(prices, caplog):
+    import logging
+    with caplog.at_level(logging.INFO, logger="forecast_nb.backtest"):
+        bt = walk_forward("drift", prices["close"], horizon=7, initial=380, step=7, refit_every=2, keep_models=True, progress=False)
+    assert "the last window has 6 of 7 test rows" in caplog.text
+    assert len(bt.models) == 2 and bt.models[1].y_.index[-1] == prices.index[-7]   # updated through its group's last cutoff
+
 def test_metrics_and_summary(prices):
     bt = walk_forward("naive", prices, horizon=5, initial=300, progress=False)
     m = bt.metrics
