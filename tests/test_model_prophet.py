@@ -162,3 +162,17 @@ def test_fit_logs_nothing_below_warning(y10, caplog):
     get_model("prophet").fit(y10.iloc[-300:]).predict(3)
     chatter = [r for r in caplog.records if r.name.split(".")[0] in ("cmdstanpy", "prophet") and r.levelno < logging.WARNING]
     assert not chatter, [r.getMessage() for r in chatter]
+
+
+def test_anchor_update_keeps_parameters_and_follows_the_level(tmp_path):
+    from forecast_nb.models import load_model
+    y = load("sample:AAPL")["close"].iloc[-600:]
+    m = get_model("prophet", update_mode="anchor").fit(y.iloc[:-20])
+    params = {k: np.array(v).copy() for k, v in m.model_.params.items()}
+    m.update(y.iloc[-20:-10])
+    assert all(np.array_equal(params[k], np.array(v)) for k, v in m.model_.params.items())   # no refit
+    fc = m.predict(5)
+    assert fc.index[0] == y.index[-10]
+    assert abs(fc["yhat"].iloc[0] - y.iloc[-11]) < abs(get_model("prophet").fit(y.iloc[:-20]).predict(15)["yhat"].iloc[10] - y.iloc[-11])
+    m.save(tmp_path / "p")
+    pd.testing.assert_frame_equal(load_model(tmp_path / "p").predict(5), fc)
