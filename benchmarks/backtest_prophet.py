@@ -22,7 +22,7 @@ one thread per worker with threadpoolctl). The raw Prophet is built from our mod
 Untimed warm-up calls on both sides first (our loky workers start and import Prophet; Prophet's forkserver
 starts, preloading this script and so Prophet) - their times are shown as cold-start rows. The raw model's
 fit on the whole series, which cross_validation requires, is not counted in its time.
-Run: `.venv/bin/python benchmarks/bench_backtest_prophet.py [--repeats N] [--no-intervals] [--refit-every 1 5 20]`
+Run: `.venv/bin/python benchmarks/backtest_prophet.py [--repeats N] [--no-intervals] [--refit-every 1 5 20]`
 (about 4 minutes on the idle 2-core machine: each configuration is ~300 Prophet fits; other work on the machine
 slows the sides unevenly, so the load average is printed; with N > 1 the configurations are interleaved,
 ours r=1 / Prophet / ours r=5 / ours r=20, and medians shown).

@@ -5,8 +5,8 @@ Targets (issue 5), measured side by side in one run:
   at least 10x faster, with MAE within 1% of the plain loop's.
 - `n_jobs=2` against `n_jobs=1` (ARIMA, refit at every cutoff): at least 1.6x on this 2-core machine.
 Both sides of each comparison run with one BLAS thread (threadpoolctl), as the engine's workers do.
-Run: `.venv/bin/python benchmarks/bench_backtest.py` (exit status 1 when a target is missed).
-The Prophet comparison with prophet.diagnostics.cross_validation is in bench_backtest_prophet.py.
+Run: `.venv/bin/python benchmarks/backtest.py` (exit status 1 when a target is missed).
+The Prophet comparison with prophet.diagnostics.cross_validation is in backtest_prophet.py.
 """
 import warnings
 import numpy as np
