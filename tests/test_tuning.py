@@ -1,0 +1,72 @@
+"""Tuning: resumes after a real SIGKILL, records failing trials, shares one study between workers on PostgreSQL."""
+import os, signal, subprocess, sys, time, uuid
+from pathlib import Path
+import optuna
+import pytest
+from forecast_nb import errors as E
+from forecast_nb.data import load
+from forecast_nb.tuning import tune
+
+BIN = Path(sys.executable).parent / "forecast-nb"
+PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+ENV = os.environ | {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+COMPLETE = optuna.trial.TrialState.COMPLETE
+
+def _trials(storage, name, states=(COMPLETE,)):
+    try: return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False, states=states)
+    except KeyError: return []
+
+def test_killed_study_resumes_with_every_finished_trial(tmp_path):
+    storage, name = f"sqlite:///{tmp_path}/optuna.db", "arima-kill"
+    cmd = [str(BIN), "tune", "--model", "arima", "--data", "sample:AAPL", "--method", "random", "--n-trials", "6",
+           "--refit-every", "2", "--storage", storage, "--study", name, "--json"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while len(_trials(storage, name)) < 2 and time.time() < deadline and proc.poll() is None: time.sleep(0.5)
+    assert proc.poll() is None, "the study finished before it could be killed: make the trials longer"
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    before = {t.number: t.value for t in _trials(storage, name)}
+    assert 2 <= len(before) < 6
+    r = subprocess.run(cmd, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=400)
+    assert r.returncode == 0, r.stderr
+    after = {t.number: t.value for t in _trials(storage, name)}
+    finished = _trials(storage, name, (COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL))
+    assert all(after[k] == v for k, v in before.items())            # nothing computed was lost
+    assert len(finished) >= 6 and len(after) >= 5                     # the killed trial is failed (retried), the rest of the budget ran
+
+def test_failing_trials_are_recorded_with_their_reason(tmp_path):
+    co2 = load("sample:CO2")
+    res = tune("arima", co2, method="grid", n_trials=2, space={"order": {"grid": [(1, 1, 1), (1, -1, 1)]}}, storage=f"sqlite:///{tmp_path}/o.db")
+    trials = res.studies["grid"].get_trials(deepcopy=False)
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(trials) == 2 and len(failed) == 1 and res.best_params == {"order": (1, 1, 1)}
+    assert "ConfigError: order=(1, -1, 1) must be 3 whole numbers" in failed[0].user_attrs["fail_reason"]
+    assert res.table.loc["grid", "failed"] == 1 and res.failures()["reason"].str.contains("order=").all()
+
+def test_two_workers_share_one_postgresql_study():
+    name = f"grid-{uuid.uuid4().hex[:8]}"
+    cmd = [str(BIN), "tune", "--model", "arima", "--data", "sample:CO2", "--method", "grid", "--n-trials", "14",
+           "--refit-every", "5", "--storage", PG, "--study", name, "--json"]
+    try:
+        optuna.create_study(study_name=name, storage=PG)              # created once, before the workers race
+        workers = [subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [w.communicate(timeout=400) for w in workers]
+        assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outs]
+        done = _trials(PG, name, (COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL))
+        points = [(t.params["order"], t.params["trend"]) for t in done]
+        assert len(set(points)) == 14                                  # every grid point evaluated (scored or pruned) across the workers
+        assert 14 <= len(done) <= 15                                   # Optuna's stop is checked per worker: one may start a last, repeated point
+        assert not [t for t in done if t.state == optuna.trial.TrialState.FAIL]
+    finally:
+        try: optuna.delete_study(study_name=name, storage=PG)
+        except KeyError: pass
+
+@pytest.mark.parametrize("kw, phrase", [
+    (dict(model="xgboost"), "unknown model 'xgboost'"), (dict(method="anneal"), "method='anneal'"),
+    (dict(n_trials=0), "n_trials=0"), (dict(metric="r3"), "metric='r3'"),
+    (dict(method="grid", space={"dropout": {"low": 0.0, "high": 0.5}}), "no grid values or choices"),
+])
+def test_bad_tuning_requests(tmp_path, kw, phrase):
+    args = dict(model="arima", data=load("sample:CO2"), n_trials=2, storage=f"sqlite:///{tmp_path}/o.db") | kw
+    with pytest.raises(E.ConfigError, match=phrase.replace("(", r"\(").replace(")", r"\)")):
+        tune(**args)
