@@ -19,7 +19,7 @@ def _trials(storage, name, states=(COMPLETE,)):
 def test_killed_study_resumes_with_every_finished_trial(tmp_path):
     storage, name = f"sqlite:///{tmp_path}/optuna.db", "arima-kill"
     cmd = [str(BIN), "tune", "--model", "arima", "--data", "sample:AAPL", "--method", "random", "--n-trials", "6",
-           "--refit-every", "2", "--storage", storage, "--study", name, "--json"]
+           "--refit-every", "2", "--storage", storage, "--study", name, "--json", "--no-tracking"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 240
     while len(_trials(storage, name)) < 2 and time.time() < deadline and proc.poll() is None: time.sleep(0.5)
@@ -43,12 +43,14 @@ def test_failing_trials_are_recorded_with_their_reason(tmp_path):
     assert "ConfigError: order=(1, -1, 1) must be 3 whole numbers" in failed[0].user_attrs["fail_reason"]
     assert res.table.loc["grid", "failed"] == 1 and res.failures()["reason"].str.contains("order=").all()
 
-def test_two_workers_share_one_postgresql_study():
+def test_two_workers_share_one_postgresql_study(tmp_path):
     name = f"grid-{uuid.uuid4().hex[:8]}"
     cmd = [str(BIN), "tune", "--model", "arima", "--data", "sample:CO2", "--method", "grid", "--n-trials", "14",
-           "--refit-every", "5", "--storage", PG, "--study", name, "--json"]
+           "--refit-every", "5", "--storage", PG, "--study", name, "--json", "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db"]
     try:
         optuna.create_study(study_name=name, storage=PG)              # created once, before the workers race
+        from forecast_nb.tracking import experiment_id
+        experiment_id("forecast-nb-tuning", f"sqlite:///{tmp_path}/mlflow.db")   # the tracking store exists too (a server would)
         workers = [subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outs = [w.communicate(timeout=400) for w in workers]
         assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outs]
@@ -57,6 +59,11 @@ def test_two_workers_share_one_postgresql_study():
         assert len(set(points)) == 14                                  # every grid point evaluated (scored or pruned) across the workers
         assert 14 <= len(done) <= 15                                   # Optuna's stop is checked per worker: one may start a last, repeated point
         assert not [t for t in done if t.state == optuna.trial.TrialState.FAIL]
+        import json, mlflow
+        run_ids = [json.loads(o[0].strip().splitlines()[-1])["mlflow_run_id"] for o in outs]
+        client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+        nested = sum(len(client.search_runs([client.get_run(r).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{r}'")) for r in run_ids)
+        assert nested == len(done)                                      # every trial logged once, under its worker's tuning run
     finally:
         try: optuna.delete_study(study_name=name, storage=PG)
         except KeyError: pass
