@@ -14,9 +14,9 @@ from .errors import (ConfigError, DataSourceError, SourceNotFoundError, SourceUn
     FrequencyError, GapError, NonPositiveValueError, ConstantSeriesError, SeriesTooShortError)
 
 # %% auto #0
-__all__ = ['log', 'SAMPLES_DIR', 'SQL_SCHEMES', 'DATE_NAMES', 'PRICE_COLUMNS', 'sample_names', 'read_source', 'to_time_index',
-           'infer_freq', 'trading_calendar', 'resolve_freq', 'format_dates', 'check_positive', 'load', 'summarize',
-           'list_samples']
+__all__ = ['log', 'SAMPLES_DIR', 'SQL_SCHEMES', 'DATE_NAMES', 'PRICE_COLUMNS', 'sample_names', 'db_url', 'read_source',
+           'to_time_index', 'infer_freq', 'trading_calendar', 'resolve_freq', 'format_dates', 'check_positive', 'load',
+           'summarize', 'list_samples']
 
 # %% ../nbs/01_data.ipynb #1f1ac1db
 log = logging.getLogger("forecast_nb.data")
@@ -29,6 +29,12 @@ def sample_names() -> list[str]:
 
 # %% ../nbs/01_data.ipynb #fbf818a6
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb")
+
+def db_url(url:str) -> str:
+    "A SQLAlchemy URL with the PostgreSQL driver this package installs: `postgresql://` becomes `postgresql+psycopg://` (psycopg 3)."
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain): return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
 
 def _read_sample(name):
     path = SAMPLES_DIR / f"{name.upper()}.csv.gz"
@@ -52,7 +58,7 @@ def _read_sql(url:str, table=None, query=None):
     import sqlalchemy as sa
     if not (table or query):
         raise ConfigError(f"SQL source {url!r} needs a table or a query", hint="pass table='prices' or query='select ...'", parameter="table")
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(db_url(url))
     where = engine.url.render_as_string(hide_password=True)
     try:
         try: con = engine.connect()

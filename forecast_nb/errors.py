@@ -6,7 +6,8 @@
 __all__ = ['ForecastNBError', 'ConfigError', 'ForecastDataError', 'DataSourceError', 'SourceNotFoundError',
            'SourceUnavailableError', 'DateColumnError', 'TargetColumnError', 'NonNumericTargetError',
            'MissingValueError', 'DuplicateTimestampError', 'FrequencyError', 'GapError', 'NonPositiveValueError',
-           'ConstantSeriesError', 'SeriesTooShortError', 'SplitError', 'FeatureError', 'LeakageError', 'NotFittedError']
+           'ConstantSeriesError', 'SeriesTooShortError', 'SplitError', 'FeatureError', 'LeakageError', 'NotFittedError',
+           'RegistryError', 'TrackingUnavailableError']
 
 # %% ../nbs/00_errors.ipynb #0eae1739
 class ForecastNBError(Exception):
@@ -76,3 +77,9 @@ class LeakageError(FeatureError):
 
 class NotFittedError(ForecastNBError, RuntimeError):
     "A transform or model was used before `fit`."
+
+class RegistryError(ForecastNBError, LookupError):
+    "A registered model, version or alias that does not exist, or a promotion that cannot be made."
+
+class TrackingUnavailableError(ForecastNBError, ConnectionError):
+    "The MLflow tracking server cannot be reached; what was computed is kept on disk for `forecast-nb log-pending`."

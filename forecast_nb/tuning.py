@@ -4,12 +4,13 @@
 
 # %% ../nbs/08_tuning.ipynb #761ced50
 from __future__ import annotations
-import json, logging, time
+import json, logging, os, socket, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from .errors import ConfigError
+from .data import db_url
 from .split import chrono_split
 from .backtest import walk_forward
 from .models import MODELS, get_model
@@ -67,7 +68,7 @@ def open_storage(url:str|None=None, heartbeat:int=5):
     import optuna, warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(url or default_storage(), heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
+        return optuna.storages.RDBStorage(db_url(url or default_storage()), heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
                                           heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
 
 def _sampler(method:str, space:dict, seed:int):
@@ -77,30 +78,51 @@ def _sampler(method:str, space:dict, seed:int):
     if method == "bayes": return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
     raise ConfigError(f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method")
 
-def _grid_started(study, trial) -> None:
-    "Stop this worker once every grid point is finished or running, so that it does not start a repeat."
-    import optuna
-    space = trial.system_attrs.get("search_space")
-    if not space: return
-    total = int(np.prod([len(v) for v in space.values()]))
-    started = {t.system_attrs.get("grid_id") for t in study.get_trials(deepcopy=False, states=(
-        optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.RUNNING))}
-    if len(started - {None}) >= total: study.stop()
+def _spends_budget(t) -> bool:
+    "Scored, pruned or failed on its own: not skipped, and not a killed worker's trial (failed by heartbeat and retried)."
+    from optuna.trial import TrialState as S
+    if t.state == S.FAIL: return "fail_reason" in t.user_attrs
+    return t.state in (S.COMPLETE, S.PRUNED) and "skipped" not in t.user_attrs
 
-def _finished(study) -> int:
-    import optuna
-    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)))
+def _holds_slot(t) -> bool:
+    from optuna.trial import TrialState as S
+    return _spends_budget(t) or t.state in (S.RUNNING, S.WAITING)
+
+def _spent(study) -> int: return sum(map(_spends_budget, study.get_trials(deepcopy=False)))
+
+class _Budget:
+    "Trial callback: stop the worker when the study has `n` trials spent; while others' running trials hold the rest, wait for them."
+    def __init__(self, n:int, poll:float=1.0): self.n, self.poll = n, poll
+    def __call__(self, study, trial=None) -> None:
+        import optuna, warnings
+        while True:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)                 # a dead worker's trial: failed, and queued again
+            trials = study.get_trials(deepcopy=False)
+            spent, held = sum(map(_spends_budget, trials)), sum(map(_holds_slot, trials))
+            if spent >= self.n: return study.stop()
+            if held < self.n or any(t.state == optuna.trial.TrialState.WAITING for t in trials): return
+            time.sleep(self.poll)
+
+def _surplus(study, trial, n:int) -> bool:
+    "Whether earlier trials (by storage id) already hold the whole budget: a race between workers' last trials."
+    return sum(_holds_slot(t) for t in study.get_trials(deepcopy=False) if t._trial_id < trial._trial_id) >= n
 
 # %% ../nbs/08_tuning.ipynb #013eaca2
-def _objective(name, base, space, method, y, cv, metric):
+def _objective(name, base, space, method, y, cv, metric, n):
     import optuna
     def objective(trial):
-        params = suggest(trial, space, method)
-        trial.set_user_attr("params", json.dumps(params, default=str))
+        if _surplus(trial.study, trial, n):
+            trial.set_user_attr("skipped", "the budget was already taken by other workers' trials; not evaluated")
+            raise optuna.TrialPruned()
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         def report(forecasts):
             trial.report(float(np.mean(np.abs(forecasts["y"] - forecasts["yhat"]))), step=int(forecasts["cutoff"].nunique()))
             if trial.should_prune(): raise optuna.TrialPruned()
         try:
+            params = suggest(trial, space, method)
+            trial.set_user_attr("params", json.dumps(params, default=str))
             bt = walk_forward((name, base | params), y, progress=False, callback=report, **cv)
             value = float(bt.metrics.loc[metric, "model"])
             if not np.isfinite(value): raise FloatingPointError(f"{metric} is {value}: the model diverged")
@@ -113,19 +135,17 @@ def _objective(name, base, space, method, y, cv, metric):
 def run_study(model:str, y:pd.Series, method:str, n_trials:int, cv:dict, metric:str="mae", space:dict|None=None,
               base:dict|None=None, storage:str|None=None, study_name:str|None=None, seed:int=0, timeout:float|None=None,
               progress:bool=False, quota:int|None=None, callbacks=()):
-    "Run (or resume) one study to `n_trials` finished trials (this worker: at most `quota` of them); returns the Optuna study."
+    "Run (or resume) one study until `n_trials` trials are spent (this worker: at most `quota` of them); returns the Optuna study."
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = space or get_model(model).search_space()
+    if method == "grid": n_trials = min(n_trials, int(np.prod([len(v) for v in grid_space(space).values()])))
     study = optuna.create_study(storage=open_storage(storage), study_name=study_name or f"{model}-{method}", direction="minimize",
                                 sampler=_sampler(method, space, seed), pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
                                 load_if_exists=True)
-    left = n_trials - _finished(study)
-    if quota is not None: left = min(left, quota)
-    if left > 0:
-        done = optuna.study.MaxTrialsCallback(n_trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL))
-        study.optimize(_objective(model, base or {}, space, method, y, cv, metric), n_trials=left, timeout=timeout, catch=(Exception,),
-                       callbacks=[done] + ([_grid_started] if method == "grid" else []) + list(callbacks), show_progress_bar=progress)
+    if (quota is None or quota > 0) and _spent(study) < n_trials:
+        study.optimize(_objective(model, base or {}, space, method, y, cv, metric, n_trials), n_trials=quota if quota is not None else n_trials - _spent(study), timeout=timeout, catch=(Exception,),
+                       callbacks=[_Budget(n_trials)] + list(callbacks), show_progress_bar=progress)
     return study
 
 # %% ../nbs/08_tuning.ipynb #06eec1e1
@@ -168,16 +188,15 @@ class TuningResult:
                            "best_params": self.best_params, "table": json.loads(self.table.to_json(orient="index"))}, default=str)
 
 def _summary(study, seconds:float) -> dict:
-    import optuna
-    trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not done: return {"best": np.nan, "trials": len(trials), "complete": 0, "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
-                         "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trials), "to_within_1pct": np.nan, "seconds": seconds}
-    best = min(t.value for t in done)
-    running = np.fmin.accumulate([t.value if t.state == optuna.trial.TrialState.COMPLETE else np.inf for t in trials])
-    return {"best": best, "trials": len(trials), "complete": len(done), "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
-            "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trials),
-            "to_within_1pct": int(np.argmax(running <= best * 1.01)) + 1, "seconds": round(seconds, 2)}
+    from optuna.trial import TrialState as S
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if "skipped" not in t.user_attrs]
+    running = np.fmin.accumulate([t.value if t.state == S.COMPLETE else np.inf for t in trials] or [np.inf])
+    best = running[-1] if np.isfinite(running[-1]) else np.nan
+    count = lambda state: sum(t.state == state for t in trials)
+    return {"best": best, "trials": len(trials), "complete": count(S.COMPLETE), "pruned": count(S.PRUNED), "failed": count(S.FAIL),
+            "skipped": len(every) - len(trials), "to_within_1pct": int(np.argmax(running <= best * 1.01)) + 1 if best == best else np.nan,
+            "seconds": round(seconds, 2)}
 
 # %% ../nbs/08_tuning.ipynb #faa0cd79
 def tune(model:str, # a model name (see get_model)
@@ -233,7 +252,7 @@ def _run_workers(args, n_jobs:int, seed:int, timeout, callbacks=()):
     from joblib import Parallel, delayed
     model, y, method, n_trials, cv, metric, space, params, storage, name = args
     study = run_study(*args, seed=seed, quota=0)                      # create (or load) it once, before the workers race
-    left = max(0, n_trials - _finished(study))
+    left = max(0, n_trials - _spent(study))
     quotas = [left // n_jobs + (i < left % n_jobs) for i in range(n_jobs)]
-    Parallel(n_jobs=n_jobs, backend="loky")(delayed(_worker)(args, seed + i, timeout, q, callbacks) for i, q in enumerate(quotas) if q)
+    Parallel(n_jobs=n_jobs, backend="loky")(delayed(_worker)(args, seed if method == "grid" else seed + i, timeout, q, callbacks) for i, q in enumerate(quotas) if q)
     return optuna.load_study(study_name=study.study_name, storage=open_storage(storage))

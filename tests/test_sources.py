@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from forecast_nb import errors as E
 from forecast_nb.data import load, read_source
 
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def _same(a, b):
     np.testing.assert_allclose(a["close"].to_numpy(), b["close"].to_numpy())
@@ -62,7 +62,7 @@ def test_postgresql_table_and_query(aapl, pg_table):
 
 def test_unreachable_database_is_unavailable():
     with pytest.raises(E.SourceUnavailableError, match="cannot connect to postgresql"):
-        load("postgresql+psycopg2://postgres@127.0.0.1:1/test", table="prices")
+        load("postgresql+psycopg://postgres@127.0.0.1:1/test", table="prices")
 
 def test_yfinance_offline_is_a_clear_error():
     "The real yfinance code path, on a machine without internet: a clear error, not an empty frame."
