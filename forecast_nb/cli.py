@@ -21,6 +21,10 @@ def _size(text:str):
         except ValueError: pass
     return text
 
+def _gate(text:str):
+    "The --gate option: 'none', or thresholds as a JSON object."
+    return "none" if text.lower() == "none" else _json_dict(text)
+
 def _json_dict(text:str) -> dict:
     "Parse a JSON object from the command line."
     import json
@@ -61,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--model-params", type=_json_dict, help='the model\'s parameters as JSON, e.g. \'{"order": [1, 1, 1]}\'')
         r.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db)")
         r.add_argument("--experiment", help="MLflow experiment name")
+        r.add_argument("--gate", type=_gate, help="gate thresholds as JSON, e.g. '{\"max\": {\"mape\": 5}}', or none (default: MAE below naive's)")
+        r.add_argument("--model-name", help="registered model name (default: from the source and target)")
+        r.add_argument("--no-register", dest="register", action="store_false", help="log the model but do not register it")
+        r.add_argument("--no-promote", dest="promote", action="store_false", help="register but do not move the production alias")
     t = sub.add_parser("tune", help="tune a model's parameters: grid, random or Bayesian search, or all three compared")
     t.add_argument("--model", required=True, help="naive, seasonal_naive, drift, arima, prophet or lstm")
     t.add_argument("--data", default="sample:AAPL", help="data source (default: sample:AAPL)")
@@ -78,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow store for the tuning run and its trials")
     t.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     t.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
+    uri = dict(default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    pr = sub.add_parser("promote", help="point a registered model's production alias at a version (the old one becomes previous)")
+    pr.add_argument("name"); pr.add_argument("version"); pr.add_argument("--tracking-uri", **uri)
+    rb = sub.add_parser("rollback", help="put a registered model's previous version back in production")
+    rb.add_argument("name"); rb.add_argument("--tracking-uri", **uri)
+    lp = sub.add_parser("log-pending", help="upload runs kept on disk while the tracking server was unreachable")
+    lp.add_argument("--tracking-uri", **uri)
     return p
 
 # %% ../nbs/15_cli.ipynb #88c438e1
@@ -116,6 +131,10 @@ def _run(args):
         table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]]
         print(f"\nmodel {t.model}\nvalidation: {len(t.forecasts)} forecasts from {t.forecasts['cutoff'].nunique()} origins, "
               f"{cfg.horizon} steps ahead; MAE vs naive {t.scores['mae'] / t.naive_scores['mae']:.3f}\n{table.round(3).to_string()}")
+    if res.final:
+        print(f"\nfinal model (fit on training and validation), scored once on the test part: MAE {res.final.scores['mae']:.4g} vs naive {res.final.naive_scores['mae']:.4g}")
+    print(f"gate: {'off' if res.gate is None else res.gate}")
+    print(f"model: {res.logged.decision}")
     print(f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {cfg.tracking_uri} ({res.seconds:.1f} s)")
     if cfg.tracking_uri.startswith("sqlite:///"):
         print(f"look at it with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
@@ -135,6 +154,23 @@ def _tune(args):
     print(f"\nbest: {res.best_method} with {args.metric} {res.best_value:.4f}, parameters {res.best_params}")
     if run_id: print(f"MLflow run {run_id} (one nested run per trial) at {args.tracking_uri}")
 
+# %% ../nbs/15_cli.ipynb #595a9568
+def _registry(args):
+    "promote, rollback and log-pending."
+    import os
+    uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    if args.command == "log-pending":
+        from forecast_nb.pipeline import pending_dir, upload_pending
+        done = upload_pending(tracking_uri=args.tracking_uri)
+        for d in done: print(f"uploaded run {d.run_id}: {d.decision}")
+        print(f"{len(done)} pending run(s) uploaded from {pending_dir()}"); return
+    import mlflow
+    from forecast_nb.registry import promote, rollback
+    from forecast_nb.tracking import probe
+    probe(uri); mlflow.set_tracking_uri(uri)
+    aliases = promote(args.name, args.version) if args.command == "promote" else rollback(args.name)
+    print(f"{args.name}: production -> v{aliases['production']}" + (f", previous -> v{aliases['previous']}" if aliases["previous"] else ""))
+
 # %% ../nbs/15_cli.ipynb #cb9aea6f
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `forecast-nb` command; returns the exit status (2 for a forecast-nb error)."
@@ -145,6 +181,7 @@ def main(argv:list[str]|None=None) -> int:
             print(list_samples()[["target", "rows", "start", "end", "freq", "calendar", "columns"]].to_string())
         elif args.command == "data": _show(args)
         elif args.command == "tune": _tune(args)
+        elif args.command in ("promote", "rollback", "log-pending"): _registry(args)
         else: _run(args)
     except ForecastNBError as e:
         print(f"error: {e}", file=sys.stderr)

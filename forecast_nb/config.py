@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #c930aa43
 from __future__ import annotations
-import dataclasses, json
+import dataclasses, json, os
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from .errors import ConfigError
@@ -45,9 +45,13 @@ class TrainConfig:
     features:dict|None=None # FeatureSpec fields (None: FeatureSpec.default for the data's columns)
     model:str="arima" # naive, seasonal_naive, drift, arima, prophet or lstm
     model_params:dict=field(default_factory=dict) # the model's parameters, e.g. {"order": [1, 1, 1]}
-    tracking_uri:str="sqlite:///mlflow.db" # MLflow tracking store
+    tracking_uri:str=field(default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")) # MLflow tracking store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
     experiment:str="forecast-nb" # MLflow experiment name
     run_name:str|None=None # MLflow run name (default: derived from the source)
+    gate:dict|str|None=field(default_factory=lambda: {"mae_vs_naive": 1.0}) # "performance OK?" thresholds (see registry.Gate); 'none' turns it off
+    model_name:str|None=None # registered model name (default: derived from the source and target)
+    register:bool=True # register a model that passes the gate
+    promote:bool=True # make it `production` when it also beats the current champion
 
     def __post_init__(self):
         if not isinstance(self.source, str) or not self.source.strip():
@@ -66,6 +70,10 @@ class TrainConfig:
             raise ConfigError(f"model={self.model!r} must be a model name", hint="e.g. model='arima'", parameter="model")
         if not isinstance(self.model_params, dict):
             raise ConfigError(f"model_params={self.model_params!r} must be a mapping", hint="e.g. model_params={'order': [1, 1, 1]}", parameter="model_params")
+        if not (self.gate is None or isinstance(self.gate, dict) or (isinstance(self.gate, str) and self.gate.lower() == "none")):
+            raise ConfigError(f"gate={self.gate!r} must be a mapping of thresholds or 'none'", hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}", parameter="gate")
+        for flag in ("register", "promote"):
+            if not isinstance(getattr(self, flag), bool): raise ConfigError(f"{flag}={getattr(self, flag)!r} must be true or false", hint=f"e.g. {flag}=False", parameter=flag)
         if self.table and self.query:
             raise ConfigError("both table and query are set", hint="give one of them", parameter="table")
 

@@ -4,12 +4,15 @@
 
 # %% ../nbs/09_tracking.ipynb #662d6423
 from __future__ import annotations
-import json, tempfile, time
+import json, tempfile, time, traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from .errors import TrackingUnavailableError
 
 # %% auto #0
-__all__ = ['artifact_root', 'experiment_id', 'TrialLogger', 'tune_tracked']
+__all__ = ['artifact_root', 'experiment_id', 'data_tags', 'code_tags', 'flat_params', 'ended', 'probe', 'TrialLogger',
+           'tune_tracked']
 
 # %% ../nbs/09_tracking.ipynb #fcdefcc0
 def artifact_root(tracking_uri:str) -> str|None:
@@ -23,6 +26,61 @@ def experiment_id(name:str, tracking_uri:str) -> str:
     client = MlflowClient(tracking_uri)
     exp = client.get_experiment_by_name(name)
     return exp.experiment_id if exp else client.create_experiment(name, artifact_location=artifact_root(tracking_uri))
+
+# %% ../nbs/09_tracking.ipynb #b2506769
+def data_tags(df, source:str) -> dict:
+    "What exactly was used: the source, a content hash of the data, its rows and date span."
+    import hashlib, pandas as pd
+    digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()).hexdigest()
+    return {"data.source": source, "data.sha256": digest, "data.rows": str(len(df)), "data.start": str(df.index[0]), "data.end": str(df.index[-1])}
+
+def code_tags() -> dict:
+    "The code and the machine: git commit and dirty flag (when run from a checkout), package versions, host."
+    import platform, subprocess, importlib.metadata as md, forecast_nb
+    tags = {"host": platform.node(), "version.python": platform.python_version()}
+    for pkg in ("forecast-nb", "pandas", "numpy", "statsmodels", "mlflow", "optuna", "prophet", "tensorflow"):
+        try: tags[f"version.{pkg}"] = md.version(pkg)
+        except md.PackageNotFoundError: pass
+    git = lambda *a: subprocess.run(["git", "-C", str(Path(forecast_nb.__file__).resolve().parent.parent), *a], capture_output=True, text=True, timeout=10)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode == 0:
+            tags |= {"mlflow.source.git.commit": head.stdout.strip(), "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())).lower()}
+    except (OSError, subprocess.TimeoutExpired): pass
+    return tags
+
+def flat_params(d:dict, prefix:str="") -> dict:
+    "Nested values as flat MLflow params: {'model_params': {'order': [1, 1, 1]}} -> {'model_params.order': '[1, 1, 1]'}."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v: out |= flat_params(v, f"{prefix}{k}.")
+        else: out[f"{prefix}{k}"] = (v if isinstance(v, str) else json.dumps(v, default=str))[:6000]
+    return out
+
+@contextmanager
+def ended(client, run_id:str):
+    "End run `run_id` FINISHED, or FAILED (error tag and `error.txt`) if the block raises; the error goes on."
+    try: yield run_id
+    except BaseException as e:
+        try:
+            client.set_tag(run_id, "error", f"{type(e).__name__}: {e}"[:5000])
+            client.log_text(run_id, traceback.format_exc(), "error.txt")
+        finally: client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+
+def probe(tracking_uri:str, tries:int=3, wait:float=1.0) -> None:
+    "Fail fast, naming the URI, when a tracking server does not answer (`tries` attempts, `wait` seconds apart)."
+    if not tracking_uri.startswith(("http://", "https://")): return
+    import urllib.request, urllib.error
+    for i in range(tries):
+        try:
+            with urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=5) as r:
+                if r.status == 200: return
+        except (urllib.error.URLError, OSError, TimeoutError) as e: err = e
+        if i < tries - 1: time.sleep(wait)
+    raise TrackingUnavailableError(f"the MLflow tracking server at {tracking_uri} does not answer ({err})",
+                                   hint="start it, or check the URI; results are kept on disk and `forecast-nb log-pending` uploads them later", uri=tracking_uri)
 
 # %% ../nbs/09_tracking.ipynb #be08fb22
 @dataclass
@@ -61,13 +119,10 @@ def tune_tracked(model:str, data, tracking_uri:str="sqlite:///mlflow.db", experi
     exp = experiment_id(experiment, tracking_uri)
     parent = client.create_run(exp, run_name=run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}", tags={"workflow.stage": "tuning"})
     rid = parent.info.run_id
-    try:
+    with ended(client, rid):
         logger = TrialLogger(tracking_uri, exp, rid, tune_kwargs.get("metric", "mae"))
         res = tune(model, data, callbacks=[logger] + list(tune_kwargs.pop("callbacks", ())), **tune_kwargs)
         _log_result(client, rid, model, res)
-        client.set_terminated(rid, "FINISHED")
-    except BaseException:
-        client.set_terminated(rid, "FAILED"); raise
     return res, rid
 
 def _log_result(client, rid:str, model:str, res):

@@ -39,10 +39,13 @@ def test_demo_logs_to_mlflow_and_says_how_to_look(tmp_path):
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").exists()
     import mlflow
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    runs = mlflow.search_runs(experiment_names=["forecast-nb"])
+    runs = mlflow.search_runs(experiment_names=["forecast-nb"], filter_string="tags.workflow.stage = 'training'")
     assert len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490
-    assert runs["tags.leakage_check"].iloc[0] == "passed" and runs["params.features.count"].iloc[0] == "35"
-    assert runs["metrics.val_mae_vs_naive"].iloc[0] > 0 and runs["tags.workflow.stage"].iloc[0] == "trained"
+    assert runs["tags.leakage_check"].iloc[0] == "passed" and runs["metrics.features_past"].iloc[0] == 30
+    assert runs["metrics.val_mae_vs_naive"].iloc[0] > 0 and runs["tags.gate"].iloc[0] in ("passed", "failed")
+    assert runs["tags.deploy.decision"].iloc[0] in r.stdout                        # what happened to the model, said on the terminal too
+    children = mlflow.search_runs(experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{runs['run_id'].iloc[0]}'")
+    assert len(children) == 1 and children["metrics.val_mae"].iloc[0] == runs["metrics.val_mae"].iloc[0]
 
 def test_run_with_yaml_features_and_horizon(tmp_path):
     (tmp_path / "co2.yaml").write_text("source: sample:CO2\nval: 24\ntest: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n")
