@@ -48,7 +48,7 @@ def test_batched_calibration_matches_base_roll(fitted, aapl):
     from forecast_nb.models.lstm import LSTM
     class RollingLSTM(LSTM): _calibration_errors = Forecaster._calibration_errors
     rolled = RollingLSTM(**SMALL).fit(aapl[0])
-    np.testing.assert_allclose(rolled.conformal_, fitted.conformal_, rtol=0, atol=1e-9)   # NaNs (last origins) in the same places
+    np.testing.assert_allclose(rolled.conformal_, fitted.conformal_, rtol=0, atol=1e-4)   # NaNs in the same places; float32 batched vs one-by-one inference
     pd.testing.assert_frame_equal(rolled.predict(5), fitted.predict(5))
 
 def test_save_load_identical(fitted, tmp_path):

@@ -1,0 +1,45 @@
+"""Every forecaster logs as the one pyfunc and comes back with the same forecasts, with and without conditioning history."""
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from forecast_nb.data import load
+from forecast_nb.models import get_model
+from forecast_nb.registry import forecast_request, forecast_from, log_forecaster
+from forecast_nb.errors import ForecastNBError
+
+MODELS = [("naive", {}), ("seasonal_naive", {"season_length": 12}), ("drift", {}), ("arima", {"order": (1, 1, 1)}),
+          ("prophet", {}), ("lstm", {"lookback": 24, "horizon": 6, "units": 8, "epochs": 2, "conformal_size": 40})]
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pyfunc")
+    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")
+    from forecast_nb.tracking import experiment_id
+    return experiment_id("pyfunc", f"sqlite:///{d}/mlflow.db")
+
+@pytest.mark.parametrize("name, params", MODELS, ids=[m for m, _ in MODELS])
+def test_every_forecaster_round_trips_through_the_pyfunc(store, name, params):
+    y = load("sample:CO2")["co2"].iloc[-240:]
+    model = get_model(name, **params).fit(y.iloc[:-6])
+    with mlflow.start_run(experiment_id=store):
+        info = log_forecaster(model)
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    assert info.signature.inputs.input_names() == ["horizon", "history", "features", "level"]
+    got = loaded.predict(forecast_request(6))
+    want = model.predict(6)
+    assert (got["ds"].to_numpy() == want.index.to_numpy()).all()
+    for col in want.columns: assert got[col].tolist() == want[col].tolist(), col
+    conditioned = loaded.predict(forecast_request(3, history=y.iloc[-6:-3], level=(90,)))
+    assert list(conditioned.columns) == ["ds", "step", "yhat", "lo_90", "hi_90"] and conditioned["ds"].iloc[0] == y.index[-3]
+    assert len(model.y_) == len(y) - 6                                   # serving with history never moves the loaded model
+
+@pytest.mark.parametrize("request_row, phrase", [
+    ({"horizon": -1}, "horizon=-1"), ({"horizon": 2.5}, "horizon=2.5"), ({"horizon": 3, "history": "not json"}, "history is not a JSON object"),
+    ({"horizon": 3, "history": '{"2020-01-01": "x"}'}, "bad date or value"), ({"horizon": 3, "history": '{"2020-01-01": NaN}'}, "NaN"),
+    ({"horizon": 3, "level": "[150]"}, "between 0 and 100"),
+])
+def test_bad_requests_are_clear_errors(request_row, phrase):
+    model = get_model("naive").fit(load("sample:CO2")["co2"])
+    with pytest.raises(ForecastNBError, match=phrase.replace("[", r"\[").replace("(", r"\(")):
+        forecast_from(model, request_row)
