@@ -26,16 +26,17 @@ demo: install
 # nbdev_export and nbdev_clean must not change the tree: notebooks and modules are committed in sync.
 check-sync: install
 	@before="$$(git status --porcelain=v1 -uall; git diff | sha1sum)"; \
-	$(BIN)/nbdev_export && $(BIN)/nbdev_clean; \
+	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(BIN)/nbdev_clean --fname forecast_nb/workflows; \
 	after="$$(git status --porcelain=v1 -uall; git diff | sha1sum)"; \
 	if [ "$$before" != "$$after" ]; then git status --short; \
 	  echo "nbdev_export or nbdev_clean changed the tree: run them and commit the result"; exit 1; fi
 
 nbtest: install
 	$(BIN)/nbdev_test --flags slow --n_workers 2 --timing
+	$(BIN)/nbdev_test --path forecast_nb/workflows --n_workers 1   # the papermill workflow notebooks, as they ship
 
 pytest: install
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
 test: check-sync nbtest pytest
 

@@ -9,8 +9,8 @@ cfg = cfg["DEFAULT"]
 
 def reqs(key): return cfg.get(key, "").split()
 
-extras = {k: reqs(f"{k}_requirements") for k in ("models", "tuning", "serve", "online", "dev")}
-extras["all"] = sorted({r for k in ("models", "tuning", "serve", "online") for r in extras[k]})
+extras = {k: reqs(f"{k}_requirements") for k in ("models", "tuning", "serve", "online", "scale", "dev")}
+extras["all"] = sorted({r for k in ("models", "tuning", "serve", "online", "scale") for r in extras[k]})
 
 package_data = {}
 for spec in cfg.get("package_data", "").split("\n"):

@@ -12,15 +12,16 @@ from pathlib import Path
 from forecast_nb.config import TrainConfig
 from forecast_nb.data import load
 from forecast_nb.split import chrono_split
-from forecast_nb.pipeline import feature_step, model_step, test_step, write_bundle, upload
+from forecast_nb.pipeline import feature_step, select_step, test_step, write_bundle, upload
 from forecast_nb.registry import Gate
 from common import timed, report
 
 def bundle(folder:Path, uri:str) -> Path:
-    cfg = TrainConfig(source="sample:CO2", val=24, test=24, horizon=12, model="arima", tracking_uri=uri,
+    cfg = TrainConfig(data="sample:CO2", val_size=24, test_size=24, horizon=12, model="arima", tracking_uri=uri,
                       model_params={"order": (1, 1, 1), "seasonal_order": (0, 1, 1, 12)})
-    df = load(cfg.source); sp = chrono_split(df, val=cfg.val, test=cfg.test)
-    return write_bundle(folder, cfg, df, sp, feature_step(cfg, df, sp), model_step(cfg, df, sp), test_step(cfg, df, sp), Gate())
+    df = load(cfg.data); sp = chrono_split(df, val=cfg.val_size, test=cfg.test_size)
+    sel = select_step(cfg, df, sp, Gate())
+    return write_bundle(folder, cfg, df, sp, feature_step(cfg, df, sp), sel, test_step(cfg, df, sp, sel.best.name, sel.best.params))
 
 def server(root:Path):
     with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]

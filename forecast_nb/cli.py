@@ -55,13 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("run", "run the training workflow"), ("demo", "run the workflow on the bundled sample data")):
         r = sub.add_parser(name, help=text, argument_default=argparse.SUPPRESS)   # only options given override the config
         r.add_argument("--config", default=None, help="YAML file with TrainConfig fields (command-line options win)")
-        r.add_argument("--source", help="data source (default: sample:AAPL)")
+        r.add_argument("--data", help="data source (default: sample:AAPL)")
         _source_args(r)
-        r.add_argument("--val", type=_size, help="validation part: fraction, row count, start date or none")
-        r.add_argument("--test", type=_size, help="test part: fraction, row count, start date or none")
+        r.add_argument("--val-size", type=_size, help="validation part: fraction, row count, start date or none")
+        r.add_argument("--test-size", type=_size, help="test part: fraction, row count, start date or none")
         r.add_argument("--gap", type=int, help="rows left out between parts")
         r.add_argument("--horizon", type=int, help="steps ahead to forecast (default: 5)")
-        r.add_argument("--model", help="naive, seasonal_naive, drift, arima (default), prophet or lstm")
+        r.add_argument("--step", type=int, help="rows between backtest origins (default: the horizon)")
+        r.add_argument("--refit-every", type=int, help="backtest refits every k origins (default: fit once per part)")
+        r.add_argument("--model", help="naive, seasonal_naive, drift, arima (default), prophet, lstm or auto")
+        r.add_argument("--tuning", choices=["none", "grid", "random", "bayes", "all"], help="tune when the gate fails (default: none)")
+        r.add_argument("--n-trials", type=int, help="trials per tuning method and round")
+        r.add_argument("--max-tuning-rounds", type=int, help="tuning rounds at most")
         r.add_argument("--model-params", type=_json_dict, help='the model\'s parameters as JSON, e.g. \'{"order": [1, 1, 1]}\'')
         r.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db)")
         r.add_argument("--experiment", help="MLflow experiment name")
@@ -86,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow store for the tuning run and its trials")
     t.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     t.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
+    tr = sub.add_parser("train", help="run the training notebook with papermill (the executed notebook is kept and logged with the run)")
+    tr.add_argument("--config", help="YAML file with TrainConfig fields")
+    tr.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a field; the value is read as YAML (-p horizon=5)")
+    tr.add_argument("--output", help="path of the executed notebook (default: _runs/notebooks/<time>-train.ipynb)")
+    tr.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    b = sub.add_parser("batch", help="many training runs from a YAML file (defaults, runs, grid), in parallel; finished items are skipped on a re-run")
+    b.add_argument("file", help="batch YAML: defaults: {...}, runs: [...], grid: {field: [values]}")
+    b.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the items on that cluster instead")
+    b.add_argument("--output", help="folder for records and executed notebooks (default: _runs/batch/<file name>)")
+    b.add_argument("--json", action="store_true", help="print the summary as JSON records")
     uri = dict(default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     pr = sub.add_parser("promote", help="point a registered model's production alias at a version (the old one becomes previous)")
     pr.add_argument("name"); pr.add_argument("version"); pr.add_argument("--tracking-uri", **uri)
@@ -103,7 +119,7 @@ def _calendar(text:str|None) -> str|None:
 def _config(args) -> TrainConfig:
     "The run's config: the YAML file's (or the defaults), then the options given on the command line."
     base = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
-    given = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
+    given = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields}
     if "calendar" in given: given["calendar"] = _calendar(given["calendar"])
     return base.replace(**given)
 
@@ -115,11 +131,11 @@ def _show(args):
     print(f"\nfirst and last rows:\n{pd.concat([df.head(3), df.tail(3)]).to_string()}")
 
 def _run(args):
-    from forecast_nb.pipeline import run_pipeline
+    from forecast_nb.pipeline import run_training
     cfg = _config(args)
-    res = run_pipeline(cfg)
+    res = run_training(cfg)
     s = res.data
-    print(f"loaded {cfg.source}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
+    print(f"loaded {cfg.data}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
           f"freq {s.attrs['freq']}" + (f" ({s.attrs['calendar']} trading days)" if s.attrs["calendar"] else ""))
     print(f"\nchronological split (gap {cfg.gap}):\n{res.summary().to_string()}")
     f = res.features
@@ -129,6 +145,7 @@ def _run(args):
     if res.trained:
         t = res.trained
         table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]]
+        if len(res.selection.candidates) > 1: print(f"\ncandidates (validation):\n{res.selection.candidates.round(4).to_string(index=False)}")
         print(f"\nmodel {t.model}\nvalidation: {len(t.forecasts)} forecasts from {t.forecasts['cutoff'].nunique()} origins, "
               f"{cfg.horizon} steps ahead; MAE vs naive {t.scores['mae'] / t.naive_scores['mae']:.3f}\n{table.round(3).to_string()}")
     if res.final:
@@ -153,6 +170,35 @@ def _tune(args):
     print(res.table.to_string())
     print(f"\nbest: {res.best_method} with {args.metric} {res.best_value:.4f}, parameters {res.best_params}")
     if run_id: print(f"MLflow run {run_id} (one nested run per trial) at {args.tracking_uri}")
+
+# %% ../nbs/15_cli.ipynb #3f583d4a
+def _batch(args) -> int:
+    "forecast-nb batch: exit status 1 when any item failed."
+    import os
+    from pathlib import Path
+    from forecast_nb.batch import load_batch, run_batch
+    items = load_batch(args.file)
+    folder = args.output or Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "batch" / Path(args.file).stem
+    table = run_batch(items, folder, jobs=args.jobs, scheduler=args.scheduler, progress=not args.json)
+    if args.json: print(table.to_json(orient="records"))
+    else:
+        print(table.drop(columns=["error", "notebook"]).round(4).to_string(index=False))
+        for _, r in table[table["status"] == "FAILED"].iterrows(): print(f"FAILED {r['series']} {r['model']}: {r['error']}  (notebook: {r['notebook']})")
+        print(f"{(table['status'] == 'FINISHED').sum()} of {len(table)} finished ({int(table['skipped'].sum())} skipped as already done); records in {folder}")
+    return int((table["status"] != "FINISHED").any())
+
+# %% ../nbs/15_cli.ipynb #f4ae83e0
+def _train(args):
+    "forecast-nb train: the training notebook through papermill."
+    from forecast_nb.runner import parse_overrides, train
+    base = TrainConfig.from_yaml(args.config).to_dict() if args.config else {}
+    cfg = TrainConfig(**(base | parse_overrides(args.param)))
+    s = train(cfg, args.output, progress=not args.json)
+    if args.json: print(json.dumps(s, default=str)); return
+    m, b = s["metrics"], s["baseline_metrics"]
+    print(f"trained {s['model']} on {cfg.data}: test MAE {m.get('mae', float('nan')):.4g} vs naive {b.get('mae', float('nan')):.4g}; "
+          f"gate {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}")
+    print(f"model: {s['decision']}\nMLflow run {s['run_id']} at {cfg.tracking_uri}\nexecuted notebook: {s['notebook']}")
 
 # %% ../nbs/15_cli.ipynb #595a9568
 def _registry(args):
@@ -181,6 +227,8 @@ def main(argv:list[str]|None=None) -> int:
             print(list_samples()[["target", "rows", "start", "end", "freq", "calendar", "columns"]].to_string())
         elif args.command == "data": _show(args)
         elif args.command == "tune": _tune(args)
+        elif args.command == "train": _train(args)
+        elif args.command == "batch": return _batch(args)
         elif args.command in ("promote", "rollback", "log-pending"): _registry(args)
         else: _run(args)
     except ForecastNBError as e:

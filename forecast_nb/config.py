@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_config.ipynb #c930aa43
 from __future__ import annotations
-import dataclasses, json, os
-from dataclasses import dataclass, field, fields, asdict
+import hashlib, json, os, warnings
 from pathlib import Path
+from typing import Any
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from .errors import ConfigError
 
 # %% auto #0
-__all__ = ['FILL_POLICIES', 'TrainConfig']
+__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'TrainConfig']
 
 # %% ../nbs/00_config.ipynb #5bbd6d04
 def _fraction_or_count(name, v, allow_none=True):
@@ -26,11 +27,20 @@ def _fraction_or_count(name, v, allow_none=True):
 
 # %% ../nbs/00_config.ipynb #9689e3c6
 FILL_POLICIES = (None, "ffill", "interpolate")
+MODEL_NAMES = ("naive", "seasonal_naive", "drift", "arima", "prophet", "lstm")   # and "auto": the candidates below, the best on validation
+AUTO_CANDIDATES = ("arima", "prophet", "lstm")
+TUNING = ("none", "grid", "random", "bayes", "all")
 
-@dataclass
-class TrainConfig:
+def _whole(name, v, low):
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise ConfigError(f"{name}={v!r} must be a whole number >= {low}", hint=f"e.g. {name}={max(low, 5)}", parameter=name)
+
+warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)   # ABCMeta.register, unused here
+
+class TrainConfig(BaseModel):
     "Everything a training run needs to know, validated on creation."
-    source:str="sample:AAPL" # where the series comes from: sample:NAME, a path, a SQLAlchemy URL, yfinance:TICKER
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True)
+    data:str="sample:AAPL" # where the series comes from: sample:NAME, a path, a SQLAlchemy URL, yfinance:TICKER
     target:str|None=None # column to forecast (default `close`, else the single numeric column)
     date_col:str|None=None # column holding the timestamps (default: found by name or content)
     freq:str|None=None # pandas frequency; inferred when None
@@ -38,57 +48,67 @@ class TrainConfig:
     calendar:str|None="auto" # trading calendar for business-day data ('auto', 'NYSE', None)
     table:str|None=None # table name for SQL sources
     query:str|None=None # SQL query for SQL sources
-    val:float|int|str|None=0.15 # validation part: fraction, row count or start date
-    test:float|int|str|None=0.15 # test part: fraction, row count or start date
-    gap:int=0 # rows left out between parts (embargo)
-    horizon:int=5 # steps ahead to forecast
+    val_size:Any=0.15 # validation part: fraction, row count or start date
+    test_size:Any=0.15 # test part: fraction, row count or start date
+    gap:Any=0 # rows left out between parts (embargo)
+    horizon:Any=5 # steps ahead to forecast
+    step:Any=None # rows between backtest origins (default: the horizon)
+    refit_every:Any=None # backtest refits every k origins, `update` in between (default: fit once per part)
     features:dict|None=None # FeatureSpec fields (None: FeatureSpec.default for the data's columns)
-    model:str="arima" # naive, seasonal_naive, drift, arima, prophet or lstm
-    model_params:dict=field(default_factory=dict) # the model's parameters, e.g. {"order": [1, 1, 1]}
-    tracking_uri:str=field(default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")) # MLflow tracking store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
+    model:str="arima" # naive, seasonal_naive, drift, arima, prophet, lstm, or auto (train the candidates, keep the best on validation)
+    model_params:dict=Field(default_factory=dict) # the model's parameters, e.g. {"order": [1, 1, 1]}; with auto, keyed by model name
+    gate:dict|str|None=Field(default_factory=lambda: {"mae_vs_naive": 1.0}) # "performance OK?" thresholds (see registry.Gate); 'none' turns it off
+    tuning:str="none" # when the gate fails: none, grid, random, bayes or all (compared), then back to model selection
+    n_trials:Any=20 # trials per tuning method and round
+    max_tuning_rounds:Any=1 # tuning rounds at most
+    tracking_uri:str=Field(default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")) # MLflow store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
     experiment:str="forecast-nb" # MLflow experiment name
-    run_name:str|None=None # MLflow run name (default: derived from the source)
-    gate:dict|str|None=field(default_factory=lambda: {"mae_vs_naive": 1.0}) # "performance OK?" thresholds (see registry.Gate); 'none' turns it off
-    model_name:str|None=None # registered model name (default: derived from the source and target)
-    register:bool=True # register a model that passes the gate
-    promote:bool=True # make it `production` when it also beats the current champion
+    run_name:str|None=None # MLflow run name (default: derived from the data source)
+    model_name:str|None=None # registered model name (default: derived from the data source and target)
+    register:StrictBool=True # register a model that passes the gate
+    promote:StrictBool=True # make it `production` when it also beats the current champion
 
-    def __post_init__(self):
-        if not isinstance(self.source, str) or not self.source.strip():
-            raise ConfigError(f"source={self.source!r} is empty", hint="give e.g. source='sample:AAPL' or a CSV path", parameter="source")
-        if self.fill not in FILL_POLICIES:
-            raise ConfigError(f"fill={self.fill!r} is not a fill policy", hint=f"use one of {FILL_POLICIES}", parameter="fill")
-        _fraction_or_count("val", self.val)
-        _fraction_or_count("test", self.test)
-        if not isinstance(self.gap, int) or isinstance(self.gap, bool) or self.gap < 0:
-            raise ConfigError(f"gap={self.gap!r} must be a whole number of rows >= 0", hint="use gap=0 for no embargo", parameter="gap")
-        if not isinstance(self.horizon, int) or isinstance(self.horizon, bool) or self.horizon < 1:
-            raise ConfigError(f"horizon={self.horizon!r} must be a whole number of steps >= 1", hint="e.g. horizon=5", parameter="horizon")
-        if self.features is not None and not isinstance(self.features, dict):
-            raise ConfigError(f"features={self.features!r} must be a mapping of FeatureSpec fields", hint="e.g. features={'lags': [1, 2], 'calendar': True}", parameter="features")
-        if not isinstance(self.model, str) or not self.model:
-            raise ConfigError(f"model={self.model!r} must be a model name", hint="e.g. model='arima'", parameter="model")
-        if not isinstance(self.model_params, dict):
-            raise ConfigError(f"model_params={self.model_params!r} must be a mapping", hint="e.g. model_params={'order': [1, 1, 1]}", parameter="model_params")
-        if not (self.gate is None or isinstance(self.gate, dict) or (isinstance(self.gate, str) and self.gate.lower() == "none")):
+    def __init__(self, **values):
+        unknown = sorted(set(values) - set(type(self).model_fields))
+        if unknown: raise ConfigError(f"unknown config key(s) {unknown}", hint=f"known keys: {sorted(type(self).model_fields)}", parameter=unknown[0])
+        try: super().__init__(**values)
+        except ValidationError as e:
+            err = e.errors()[0]
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, ConfigError): raise cause from None
+            name = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{name}={values.get(err['loc'][0])!r}: {err['msg']}", hint=f"see TrainConfig.{err['loc'][0]}", parameter=name) from None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if not self.data.strip(): raise ConfigError("data='' is empty", hint="give e.g. data='sample:AAPL' or a CSV path", parameter="data")
+        if self.fill not in FILL_POLICIES: raise ConfigError(f"fill={self.fill!r} is not a fill policy", hint=f"use one of {FILL_POLICIES}", parameter="fill")
+        _fraction_or_count("val_size", self.val_size)
+        _fraction_or_count("test_size", self.test_size)
+        _whole("gap", self.gap, 0); _whole("horizon", self.horizon, 1); _whole("n_trials", self.n_trials, 1); _whole("max_tuning_rounds", self.max_tuning_rounds, 0)
+        for name in ("step", "refit_every"):
+            if getattr(self, name) is not None: _whole(name, getattr(self, name), 1)
+        if self.model not in MODEL_NAMES + ("auto",):
+            raise ConfigError(f"model={self.model!r} is not a model", hint=f"use one of {MODEL_NAMES + ('auto',)}", parameter="model")
+        if self.tuning not in TUNING: raise ConfigError(f"tuning={self.tuning!r} is not a tuning method", hint=f"use one of {TUNING}", parameter="tuning")
+        if not (self.gate is None or isinstance(self.gate, dict) or self.gate.lower() == "none"):
             raise ConfigError(f"gate={self.gate!r} must be a mapping of thresholds or 'none'", hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}", parameter="gate")
-        for flag in ("register", "promote"):
-            if not isinstance(getattr(self, flag), bool): raise ConfigError(f"{flag}={getattr(self, flag)!r} must be true or false", hint=f"e.g. {flag}=False", parameter=flag)
-        if self.table and self.query:
-            raise ConfigError("both table and query are set", hint="give one of them", parameter="table")
+        if self.table and self.query: raise ConfigError("both table and query are set", hint="give one of them", parameter="table")
+        return self
+
+    def params_for(self, model:str) -> dict:
+        "The parameters of `model` (with model='auto', `model_params` may hold one mapping per candidate)."
+        p = self.model_params
+        return dict(p.get(model, {})) if self.model == "auto" else dict(p)
 
     @classmethod
     def from_dict(cls, d:dict) -> TrainConfig:
         "Make a config from a mapping; unknown keys are errors that list the known ones."
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown config key(s) {unknown}", hint=f"known keys: {sorted(known)}", parameter=unknown[0])
         return cls(**d)
 
     @classmethod
     def from_yaml(cls, path) -> TrainConfig:
-        "Read a config from a YAML file (a flat mapping of the fields above)."
+        "Read a config from a YAML file (a mapping of the fields above)."
         import yaml
         p = Path(path)
         if not p.exists(): raise ConfigError(f"config file {str(p)!r} does not exist", hint="check the path", parameter="config")
@@ -96,5 +116,8 @@ class TrainConfig:
         if not isinstance(d, dict): raise ConfigError(f"config file {str(p)!r} is not a mapping of keys to values", hint="write one `key: value` per line", parameter="config")
         return cls.from_dict(d)
 
-    def to_dict(self) -> dict: return asdict(self)
-    def replace(self, **changes) -> TrainConfig: return dataclasses.replace(self, **changes)
+    def to_dict(self) -> dict: return self.model_dump(mode="json")
+    def replace(self, **changes) -> TrainConfig: return type(self)(**(self.model_dump() | changes))
+    def digest(self) -> str:
+        "A hash of the config's content: equal configs, equal digests (batch runs skip what they have done)."
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]

@@ -7,7 +7,7 @@ __all__ = ['ForecastNBError', 'ConfigError', 'ForecastDataError', 'DataSourceErr
            'SourceUnavailableError', 'DateColumnError', 'TargetColumnError', 'NonNumericTargetError',
            'MissingValueError', 'DuplicateTimestampError', 'FrequencyError', 'GapError', 'NonPositiveValueError',
            'ConstantSeriesError', 'SeriesTooShortError', 'SplitError', 'FeatureError', 'LeakageError', 'NotFittedError',
-           'RegistryError', 'TrackingUnavailableError']
+           'RegistryError', 'TrackingUnavailableError', 'WorkflowError']
 
 # %% ../nbs/00_errors.ipynb #0eae1739
 class ForecastNBError(Exception):
@@ -83,3 +83,6 @@ class RegistryError(ForecastNBError, LookupError):
 
 class TrackingUnavailableError(ForecastNBError, ConnectionError):
     "The MLflow tracking server cannot be reached; what was computed is kept on disk for `forecast-nb log-pending`."
+
+class WorkflowError(ForecastNBError, RuntimeError):
+    "A workflow notebook or batch item failed; the executed notebook and everything finished before it are kept."

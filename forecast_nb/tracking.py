@@ -23,9 +23,13 @@ def artifact_root(tracking_uri:str) -> str|None:
 def experiment_id(name:str, tracking_uri:str) -> str:
     "The id of experiment `name` in the store at `tracking_uri`, created if missing."
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
     client = MlflowClient(tracking_uri)
     exp = client.get_experiment_by_name(name)
-    return exp.experiment_id if exp else client.create_experiment(name, artifact_location=artifact_root(tracking_uri))
+    if exp: return exp.experiment_id
+    try: return client.create_experiment(name, artifact_location=artifact_root(tracking_uri))
+    except MlflowException:                                  # another process made it first
+        return client.get_experiment_by_name(name).experiment_id
 
 # %% ../nbs/09_tracking.ipynb #b2506769
 def data_tags(df, source:str) -> dict:

@@ -45,23 +45,23 @@ def test_demo_logs_to_mlflow_and_says_how_to_look(tmp_path):
     assert runs["metrics.val_mae_vs_naive"].iloc[0] > 0 and runs["tags.gate"].iloc[0] in ("passed", "failed")
     assert runs["tags.deploy.decision"].iloc[0] in r.stdout                        # what happened to the model, said on the terminal too
     children = mlflow.search_runs(experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{runs['run_id'].iloc[0]}'")
-    assert len(children) == 1 and children["metrics.val_mae"].iloc[0] == runs["metrics.val_mae"].iloc[0]
+    assert len(children) == 1 and abs(children["metrics.val_mae"].iloc[0] - runs["metrics.val_mae"].iloc[0]) < 1e-12
 
 def test_run_with_yaml_features_and_horizon(tmp_path):
-    (tmp_path / "co2.yaml").write_text("source: sample:CO2\nval: 24\ntest: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n")
+    (tmp_path / "co2.yaml").write_text("data: sample:CO2\nval_size: 24\ntest_size: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n")
     r = run("run", "--config", "co2.yaml", "--horizon", "12", "--model", "seasonal_naive", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "freq MS" in r.stdout and "shifted by the horizon 12" in r.stdout and "24 forecasts from 2 origins" in r.stdout
 
 def test_run_model_params_json(tmp_path):
-    r = run("run", "--source", "sample:CO2", "--val", "36", "--test", "12", "--horizon", "12", "--model", "arima",
+    r = run("run", "--data", "sample:CO2", "--val-size", "36", "--test-size", "12", "--horizon", "12", "--model", "arima",
             "--model-params", '{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 12], "log": true}', cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ARIMA(1, 1, 1)(0, 1, 1, 12) trend='n' on log values" in r.stdout
-    bad = run("run", "--source", "sample:CO2", "--model", "arima", "--model-params", '{"order": [1, 1]}', cwd=tmp_path)
+    bad = run("run", "--data", "sample:CO2", "--model", "arima", "--model-params", '{"order": [1, 1]}', cwd=tmp_path)
     assert bad.returncode == 2 and "order=(1, 1) must be 3 whole numbers" in bad.stderr.replace("[1, 1]", "(1, 1)")
 
 def test_run_bad_config_exits_2(tmp_path):
-    (tmp_path / "c.yaml").write_text("source: sample:CO2\nvall: 3\n")
+    (tmp_path / "c.yaml").write_text("data: sample:CO2\nvall: 3\n")
     r = run("run", "--config", "c.yaml", cwd=tmp_path)
     assert r.returncode == 2 and "unknown config key(s) ['vall']" in r.stderr

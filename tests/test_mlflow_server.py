@@ -42,14 +42,14 @@ def server(tmp_path_factory):
 def cli(*args, cwd, timeout=300):
     return subprocess.run([str(BIN / "forecast-nb"), *args], cwd=cwd, env=ENV | {"FORECAST_NB_RUNS": str(cwd)}, capture_output=True, text=True, timeout=timeout)
 
-CO2 = ["--source", "sample:CO2", "--val", "24", "--test", "24", "--horizon", "12"]
+CO2 = ["--data", "sample:CO2", "--val-size", "24", "--test-size", "24", "--horizon", "12"]
 SEASONAL = ["--model", "arima", "--model-params", '{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 12]}']
 
 def test_workflow_over_http_and_loading_by_alias_in_a_fresh_process(server, tmp_path):
     import mlflow
-    from forecast_nb.pipeline import run_pipeline
+    from forecast_nb.pipeline import run_training
     from forecast_nb.registry import forecast_request
-    res = run_pipeline(source="sample:CO2", val=24, test=24, horizon=12, model="arima", model_params={"order": (1, 1, 1), "seasonal_order": (0, 1, 1, 12)},
+    res = run_training(data="sample:CO2", val_size=24, test_size=24, horizon=12, model="arima", model_params={"order": (1, 1, 1), "seasonal_order": (0, 1, 1, 12)},
                        tracking_uri=server, model_name="co2-http")
     assert (res.logged.version, res.logged.promoted) == ("1", True)
     client = mlflow.MlflowClient(server)

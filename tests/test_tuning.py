@@ -103,7 +103,7 @@ def test_killed_worker_trial_is_failed_by_heartbeat_and_retried():
         lost = [t for t in trials if t.number == killed][0]
         assert lost.state == FAIL and "fail_reason" not in lost.user_attrs       # failed by the heartbeat, not by the model
         retry = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
-        assert len(retry) == 1 and retry[0].state in (COMPLETE, PRUNED) and retry[0].params == lost.params
+        assert len(retry) == 1 and retry[0].state in (COMPLETE, PRUNED) and retry[0].system_attrs["grid_id"] == lost.system_attrs["grid_id"]   # the same grid point
         assert retry[0].user_attrs["worker"].endswith(f":{survivor.pid}")
     finally:
         for p in (victim, survivor):
