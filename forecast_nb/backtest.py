@@ -200,7 +200,7 @@ def walk_forward(model, # a Forecaster, a model name, or (name, params)
     if n_jobs == 1: results = (_run_group(make_model, y, frame, g, *args) for g in groups)
     else:
         from joblib import Parallel, delayed
-        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(delayed(_run_group)(make_model, y, frame, g, *args) for g in groups)
+        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", idle_worker_timeout=10)(delayed(_run_group)(make_model, y, frame, g, *args) for g in groups)
     for g, part in zip(groups, results):
         parts.append(part); bar.update(len(g))
         if callback is not None: callback(pd.concat([t for t, _ in parts], ignore_index=True))

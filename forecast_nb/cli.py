@@ -10,7 +10,7 @@ from .errors import ForecastNBError
 from .config import TrainConfig
 
 # %% auto #0
-__all__ = ['build_parser', 'main']
+__all__ = ['DEMO', 'build_parser', 'main']
 
 # %% ../nbs/15_cli.ipynb #49c6aad6
 def _size(text:str):
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = data.add_parser("show", help="load, validate and summarise one source")
     show.add_argument("source", help="sample:NAME, a CSV/Parquet path, a SQLAlchemy URL or yfinance:TICKER")
     _source_args(show)
-    for name, text in (("run", "run the training workflow"), ("demo", "run the workflow on the bundled sample data")):
+    for name, text in (("run", "run the training workflow"), ("demo", "the whole workflow on the bundled daily sample: auto model selection, tuning if the gate fails, MLflow, registry")):
         r = sub.add_parser(name, help=text, argument_default=argparse.SUPPRESS)   # only options given override the config
         r.add_argument("--config", default=None, help="YAML file with TrainConfig fields (command-line options win)")
         r.add_argument("--data", help="data source (default: sample:AAPL)")
@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the items on that cluster instead")
     b.add_argument("--output", help="folder for records and executed notebooks (default: _runs/batch/<file name>)")
     b.add_argument("--json", action="store_true", help="print the summary as JSON records")
+    sc = sub.add_parser("schedule", help="train on a cron schedule (APScheduler); --once fires the next due firing and exits")
+    sc.add_argument("--cron", required=True, help="cron expression: 5 fields (e.g. '0 18 * * 1-5'), or 6 with seconds first")
+    sc.add_argument("--config", help="YAML file with TrainConfig fields")
+    sc.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a field (value read as YAML)")
+    sc.add_argument("--timezone", default="UTC", help="time zone of the cron expression (default: UTC)")
+    sc.add_argument("--once", action="store_true", help="wait for the next firing, run it, exit (for system cron)")
     uri = dict(default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     pr = sub.add_parser("promote", help="point a registered model's production alias at a version (the old one becomes previous)")
     pr.add_argument("name"); pr.add_argument("version"); pr.add_argument("--tracking-uri", **uri)
@@ -116,12 +122,14 @@ def _calendar(text:str|None) -> str|None:
     "The --calendar option: absent means 'auto', 'none' means no trading calendar."
     return "auto" if text is None else None if text.lower() == "none" else text
 
-def _config(args) -> TrainConfig:
-    "The run's config: the YAML file's (or the defaults), then the options given on the command line."
-    base = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
+def _config(args, defaults:dict|None=None) -> TrainConfig:
+    "The run's config: `defaults`, then the YAML file's values, then the options given on the command line."
+    import yaml
+    from pathlib import Path
+    base = TrainConfig.from_yaml(args.config) and yaml.safe_load(Path(args.config).read_text()) if args.config else {}
     given = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields}
     if "calendar" in given: given["calendar"] = _calendar(given["calendar"])
-    return base.replace(**given)
+    return TrainConfig(**((defaults or {}) | (base or {}) | given))
 
 def _show(args):
     from forecast_nb.data import load, summarize
@@ -171,6 +179,40 @@ def _tune(args):
     print(f"\nbest: {res.best_method} with {args.metric} {res.best_value:.4f}, parameters {res.best_params}")
     if run_id: print(f"MLflow run {run_id} (one nested run per trial) at {args.tracking_uri}")
 
+# %% ../nbs/15_cli.ipynb #f9c328ee
+DEMO = dict(data="sample:AAPL", model="auto", model_params={"prophet": {"update_mode": "anchor"}}, tuning="bayes", n_trials=6, max_tuning_rounds=1)
+
+def _demo(args):
+    "forecast-nb demo: the training notebook on the daily sample, then where everything is."
+    import mlflow
+    from forecast_nb.runner import train
+    cfg = _config(args, DEMO)                       # the YAML file and the options given on the command line win
+    print(f"training on {cfg.data}: candidates arima, prophet, lstm; Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...", flush=True)
+    s = train(cfg)
+    run = mlflow.MlflowClient(cfg.tracking_uri).get_run(s["run_id"])
+    scores = pd.DataFrame({s["model"]: s["metrics"], "naive": s["baseline_metrics"]}).loc[["mae", "rmse", "mape", "mase", "r2", "coverage_80", "coverage_95"]]
+    print(f"\nchosen model: {s['model']} {json.dumps(s['params'], default=str)} after {s['tuning_rounds']} tuning round(s)")
+    print(f"test scores (touched once) beside the naive baseline:\n{scores.round(3).to_string()}")
+    print(f"gate: {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}")
+    print(f"model: {s['decision']}")
+    if s["model_version"]: print(f"registered: version {s['model_version']}" + (", alias production" if s["promoted"] else ""))
+    print(f"executed notebook: {s['notebook']}")
+    print(f"plots: {run.info.artifact_uri}/test/test_forecasts.png, .../validation/val_forecasts.png, .../data/split.png")
+    print(f"MLflow run {s['run_id']}; browse it all with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
+
+# %% ../nbs/15_cli.ipynb #e99aeed7
+def _config_with_params(args) -> TrainConfig:
+    "A config from --config and -p key=value overrides (train and schedule)."
+    from forecast_nb.runner import parse_overrides
+    base = TrainConfig.from_yaml(args.config).to_dict() if args.config else {}
+    return TrainConfig(**(base | parse_overrides(args.param)))
+
+def _schedule(args) -> int:
+    "forecast-nb schedule: exit status 1 when a firing failed."
+    from forecast_nb.schedule import run_schedule
+    entries = run_schedule(_config_with_params(args), args.cron, args.timezone, once=args.once, say=lambda s: print(s, flush=True))
+    return int(any(e["status"] == "FAILED" for e in entries))
+
 # %% ../nbs/15_cli.ipynb #3f583d4a
 def _batch(args) -> int:
     "forecast-nb batch: exit status 1 when any item failed."
@@ -190,9 +232,8 @@ def _batch(args) -> int:
 # %% ../nbs/15_cli.ipynb #f4ae83e0
 def _train(args):
     "forecast-nb train: the training notebook through papermill."
-    from forecast_nb.runner import parse_overrides, train
-    base = TrainConfig.from_yaml(args.config).to_dict() if args.config else {}
-    cfg = TrainConfig(**(base | parse_overrides(args.param)))
+    from forecast_nb.runner import train
+    cfg = _config_with_params(args)
     s = train(cfg, args.output, progress=not args.json)
     if args.json: print(json.dumps(s, default=str)); return
     m, b = s["metrics"], s["baseline_metrics"]
@@ -229,7 +270,9 @@ def main(argv:list[str]|None=None) -> int:
         elif args.command == "tune": _tune(args)
         elif args.command == "train": _train(args)
         elif args.command == "batch": return _batch(args)
+        elif args.command == "schedule": return _schedule(args)
         elif args.command in ("promote", "rollback", "log-pending"): _registry(args)
+        elif args.command == "demo": _demo(args)
         else: _run(args)
     except ForecastNBError as e:
         print(f"error: {e}", file=sys.stderr)

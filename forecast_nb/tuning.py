@@ -90,6 +90,19 @@ def _holds_slot(t) -> bool:
 
 def _spent(study) -> int: return sum(map(_spends_budget, study.get_trials(deepcopy=False)))
 
+def _fail_orphans(study) -> None:
+    "Fail (and queue again) running trials whose worker died before its objective started: no heartbeat ever marks those stale."
+    import datetime as dt, copy
+    from optuna.trial import TrialState as S
+    storage = study._storage
+    grace = dt.timedelta(seconds=getattr(getattr(storage, "_backend", storage), "grace_period", None) or 15)   # Optuna wraps the RDB storage in a cache
+    for t in study.get_trials(deepcopy=False, states=(S.RUNNING,)):
+        if "worker" not in t.user_attrs and t.datetime_start and dt.datetime.now() - t.datetime_start > grace:
+            try: failed = storage.set_trial_state_values(t._trial_id, S.FAIL)
+            except Exception: continue                            # another worker got there first
+            retry = storage.get_heartbeat_stale_trial_callback() if hasattr(storage, "get_heartbeat_stale_trial_callback") else None
+            if failed and retry: retry(study, copy.deepcopy(storage.get_trial(t._trial_id)))
+
 class _Budget:
     "Trial callback: stop the worker when the study has `n` trials spent; while others' running trials hold the rest, wait for them."
     def __init__(self, n:int, poll:float=1.0): self.n, self.poll = n, poll
@@ -99,6 +112,7 @@ class _Budget:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)                 # a dead worker's trial: failed, and queued again
+            _fail_orphans(study)
             trials = study.get_trials(deepcopy=False)
             spent, held = sum(map(_spends_budget, trials)), sum(map(_holds_slot, trials))
             if spent >= self.n: return study.stop()
@@ -254,5 +268,5 @@ def _run_workers(args, n_jobs:int, seed:int, timeout, callbacks=()):
     study = run_study(*args, seed=seed, quota=0)                      # create (or load) it once, before the workers race
     left = max(0, n_trials - _spent(study))
     quotas = [left // n_jobs + (i < left % n_jobs) for i in range(n_jobs)]
-    Parallel(n_jobs=n_jobs, backend="loky")(delayed(_worker)(args, seed if method == "grid" else seed + i, timeout, q, callbacks) for i, q in enumerate(quotas) if q)
+    Parallel(n_jobs=n_jobs, backend="loky", idle_worker_timeout=10)(delayed(_worker)(args, seed if method == "grid" else seed + i, timeout, q, callbacks) for i, q in enumerate(quotas) if q)
     return optuna.load_study(study_name=study.study_name, storage=open_storage(storage))
