@@ -52,3 +52,14 @@ def test_unknown_or_malformed_parameters_stop_before_anything_runs(tmp_path):
     r = train("-p", "horizon=0", cwd=tmp_path)
     assert r.returncode == 2 and "horizon=0 must be a whole number" in r.stderr
     assert not (tmp_path / "_runs" / "notebooks").exists()
+
+def test_the_tune_notebook_runs_through_papermill(tmp_path):
+    from forecast_nb.runner import run_workflow
+    out = run_workflow("tune", {"method": "grid", "n_trials": 3, "summary_path": str(tmp_path / "s.json"),
+                                "storage": f"sqlite:///{tmp_path}/o.db", "tracking_uri": f"sqlite:///{tmp_path}/m.db"}, tmp_path / "tune.ipynb", progress=False)
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert out.exists() and s["best_method"] == "grid" and s["table"]["grid"]["trials"] == 3
+    children = mlflow.MlflowClient(f"sqlite:///{tmp_path}/m.db").search_runs(
+        [mlflow.MlflowClient(f"sqlite:///{tmp_path}/m.db").get_experiment_by_name("forecast-nb-tuning").experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{s['mlflow_run_id']}'")
+    assert len(children) == 3
