@@ -6,7 +6,7 @@ import pytest
 BIN = Path(sys.executable).parent / "forecast-nb"
 
 def run(*args, cwd):
-    env = os.environ | {"MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}   # the default store, whatever an earlier test set
     return subprocess.run([str(BIN), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 def test_data_list(tmp_path):

@@ -13,10 +13,13 @@ MODELS = [("naive", {}), ("seasonal_naive", {"season_length": 12}), ("drift", {}
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pyfunc")
-    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")
+    import os
+    d, before = tmp_path_factory.mktemp("pyfunc"), os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")                  # MLflow also exports it to the environment
     from forecast_nb.tracking import experiment_id
-    return experiment_id("pyfunc", f"sqlite:///{d}/mlflow.db")
+    yield experiment_id("pyfunc", f"sqlite:///{d}/mlflow.db")
+    if before is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else: os.environ["MLFLOW_TRACKING_URI"] = before
 
 @pytest.mark.parametrize("name, params", MODELS, ids=[m for m, _ in MODELS])
 def test_every_forecaster_round_trips_through_the_pyfunc(store, name, params):
