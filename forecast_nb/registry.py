@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_registry.ipynb #b011a254
 from __future__ import annotations
-import copy, json
+import copy, io, json
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -56,7 +56,7 @@ def forecast_from(model:Forecaster, request:dict) -> pd.DataFrame:
     level = request.get("level")
     level = LEVELS if level is None or (isinstance(level, float) and np.isnan(level)) else tuple(json.loads(level) if isinstance(level, str) else level)
     feats = request.get("features")
-    X = None if feats is None or (isinstance(feats, float) and np.isnan(feats)) else pd.read_json(__import__("io").StringIO(feats), orient="split")
+    X = None if feats is None or (isinstance(feats, float) and np.isnan(feats)) else pd.read_json(io.StringIO(feats), orient="split")
     fc = condition(model, _history(request.get("history"))).predict(int(h), X, level)
     return fc.rename_axis("ds").reset_index().assign(step=np.arange(1, len(fc) + 1)).pipe(lambda d: d[["ds", "step"] + list(fc.columns)])
 
