@@ -124,9 +124,7 @@ def _calendar(text:str|None) -> str|None:
 
 def _config(args, defaults:dict|None=None) -> TrainConfig:
     "The run's config: `defaults`, then the YAML file's values, then the options given on the command line."
-    import yaml
-    from pathlib import Path
-    base = TrainConfig.from_yaml(args.config) and yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+    base = TrainConfig.from_yaml(args.config).model_dump(exclude_unset=True) if args.config else {}   # read and validated once
     given = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields}
     if "calendar" in given: given["calendar"] = _calendar(given["calendar"])
     return TrainConfig(**((defaults or {}) | (base or {}) | given))
