@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("name"); rb.add_argument("--tracking-uri", **uri)
     lp = sub.add_parser("log-pending", help="upload runs kept on disk while the tracking server was unreachable")
     lp.add_argument("--tracking-uri", **uri)
+    sv = sub.add_parser("serve", help="serve models:/NAME@ALIAS over HTTP (FastAPI on uvicorn), following the alias, logging every forecast")
+    sv.add_argument("--name", required=True, help="registered model name")
+    sv.add_argument("--alias", default="production", help="alias to serve and follow (default: production)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; any other needs --token or --insecure)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--token", default=None, help="bearer token required on every endpoint but /health (default: $FORECAST_NB_TOKEN)")
+    sv.add_argument("--insecure", action="store_true", help="allow a non-loopback address without a token")
+    sv.add_argument("--tracking-uri", **uri)
+    sv.add_argument("--log-url", default="sqlite:///predictions.db", help="prediction log, a SQLAlchemy URL (default: sqlite:///predictions.db; 'none' for no log)")
+    sv.add_argument("--max-horizon", type=int, default=100, help="largest horizon a request may ask for (default: 100)")
+    sv.add_argument("--poll-seconds", type=float, default=30.0, help="how often the registry is checked for a moved alias (default: 30; 0: never)")
     return p
 
 # %% ../nbs/15_cli.ipynb #88c438e1
@@ -256,6 +267,13 @@ def _registry(args):
     aliases = promote(args.name, args.version) if args.command == "promote" else rollback(args.name)
     print(f"{args.name}: production -> v{aliases['production']}" + (f", previous -> v{aliases['previous']}" if aliases["previous"] else ""))
 
+def _serve(args):
+    "forecast-nb serve: the API on uvicorn until interrupted."
+    from forecast_nb.serve import serve
+    print(f"serving models:/{args.name}@{args.alias} on http://{args.host}:{args.port} (docs at /docs)", flush=True)
+    serve(args.name, args.alias, args.host, args.port, args.token, args.insecure, args.tracking_uri,
+          None if args.log_url.lower() == "none" else args.log_url, args.max_horizon, args.poll_seconds)
+
 # %% ../nbs/15_cli.ipynb #cb9aea6f
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `forecast-nb` command; returns the exit status (2 for a forecast-nb error)."
@@ -270,6 +288,7 @@ def main(argv:list[str]|None=None) -> int:
         elif args.command == "batch": return _batch(args)
         elif args.command == "schedule": return _schedule(args)
         elif args.command in ("promote", "rollback", "log-pending"): _registry(args)
+        elif args.command == "serve": _serve(args)
         elif args.command == "demo": _demo(args)
         else: _run(args)
     except ForecastNBError as e:
