@@ -126,6 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--log-url", default="sqlite:///predictions.db", help="prediction log, a SQLAlchemy URL (default: sqlite:///predictions.db; 'none' for no log)")
     sv.add_argument("--max-horizon", type=int, default=100, help="largest horizon a request may ask for (default: 100)")
     sv.add_argument("--poll-seconds", type=float, default=30.0, help="how often the registry is checked for a moved alias (default: 30; 0: never)")
+    mo = sub.add_parser("monitor", help="score the served model's logged forecasts against the actuals, test its inputs for drift, retrain on request")
+    mo.add_argument("--name", required=True, help="registered model name")
+    mo.add_argument("--data", required=True, help="the data source as it is now, with the actuals since training")
+    mo.add_argument("--alias", default="production")
+    mo.add_argument("--tracking-uri", **uri)
+    mo.add_argument("--log-url", default="sqlite:///predictions.db", help="the API's prediction log (default: sqlite:///predictions.db)")
+    mo.add_argument("--window", type=int, default=60, help="live error over the most recent origins (default: 60)")
+    mo.add_argument("--tolerance", type=float, default=0.5, help="degraded when live MAE exceeds the backtest's by this fraction (default: 0.5)")
+    mo.add_argument("--min-samples", type=int, default=20, help="scored forecast steps needed for a verdict (default: 20)")
+    mo.add_argument("--drift-window", type=int, default=60, help="drift over the most recent changes (default: 60)")
+    mo.add_argument("--experiment", default="monitoring", help="MLflow experiment of the checks (default: monitoring)")
+    mo.add_argument("--retrain", action="store_true", help="when the check flags, run the training workflow with the deployed config on the fresh data")
+    mo.add_argument("--notebook", action="store_true", help="run the check as the monitor notebook (papermill); the executed notebook is logged")
+    mo.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
 
 # %% ../nbs/15_cli.ipynb #88c438e1
@@ -274,6 +288,20 @@ def _serve(args):
     serve(args.name, args.alias, args.host, args.port, args.token, args.insecure, args.tracking_uri,
           None if args.log_url.lower() == "none" else args.log_url, args.max_horizon, args.poll_seconds)
 
+def _monitor(args) -> int:
+    "forecast-nb monitor: exit status 1 when the check flags degradation or drift (for cron and CI alerts)."
+    from pathlib import Path
+    from forecast_nb.monitor import check, check_notebook
+    kw = dict(name=args.name, data=args.data, alias=args.alias, tracking_uri=args.tracking_uri, log_url=args.log_url, window=args.window, tolerance=args.tolerance,
+              min_samples=args.min_samples, drift_window=args.drift_window, experiment=args.experiment, retrain=args.retrain)
+    if args.notebook: s = check_notebook(kw, progress=not args.json)
+    else: s = check(**kw).to_dict()
+    if args.json: print(json.dumps(s, default=str))
+    else:
+        print(Path(s["report"]).read_text())
+        print(f"MLflow run {s['run_id']} (experiment {args.experiment!r}); report {s['report']}" + (f"; notebook {s['notebook']}" if args.notebook else ""))
+    return int(s["degraded"] or s["drifted"])
+
 # %% ../nbs/15_cli.ipynb #cb9aea6f
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `forecast-nb` command; returns the exit status (2 for a forecast-nb error)."
@@ -289,6 +317,7 @@ def main(argv:list[str]|None=None) -> int:
         elif args.command == "schedule": return _schedule(args)
         elif args.command in ("promote", "rollback", "log-pending"): _registry(args)
         elif args.command == "serve": _serve(args)
+        elif args.command == "monitor": return _monitor(args)
         elif args.command == "demo": _demo(args)
         else: _run(args)
     except ForecastNBError as e:

@@ -262,7 +262,8 @@ def _deploy(client, rid:str, folder:Path, man:dict, cfg:TrainConfig) -> Logged:
     import mlflow
     model = load_model(folder / "forecaster")
     meta = {"data_start": man["tags"]["data.start"], "data_end": man["tags"]["data.end"], "horizon": cfg.horizon,
-            "metrics": {k: v for k, v in man["metrics"].items() if k.startswith(("val_", "test_", "naive_"))}}
+            "metrics": {k: v for k, v in man["metrics"].items() if k.startswith(("val_", "test_", "naive_"))},
+            "config": man["config"]}                         # what monitoring retrains with
     with mlflow.start_run(run_id=rid):
         info = log_forecaster(model, FeatureSpec.from_json((folder / "artifacts" / "features" / "spec.json").read_text()), metadata=meta)
     if man["gate_passed"] is False: return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")

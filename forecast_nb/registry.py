@@ -178,6 +178,7 @@ def score_fitted(model:Forecaster, # a fitted forecaster (e.g. the champion)
                  horizon:int) -> tuple[float, str]:
     "MAE of `model` over the test origins of `y` from `start` in steps of `horizon`, and how it was scored ('conditioned' or 'refit')."
     from forecast_nb.backtest import walk_forward
+    if y.index.freq is None: y = y.set_axis(pd.DatetimeIndex(y.index, freq=model.y_.index.freq))   # e.g. read back from Parquet
     last = model.y_.index[-1]
     if last in y.index and last < y.index[start]:
         m, errors = copy.deepcopy(model), []
