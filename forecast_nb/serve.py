@@ -13,9 +13,10 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt, create_model, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 from .data import db_url
 from .errors import ConfigError, ForecastNBError, RegistryError
 from .models import LEVELS, Forecaster
@@ -23,8 +24,8 @@ from .prep import future_index
 from .registry import alias_version, condition
 
 # %% auto #0
-__all__ = ['log', 'Level', 'PredictionLog', 'Deployed', 'load_deployed', 'ModelSlot', 'ForecastRequestBase', 'request_model',
-           'Interval', 'ForecastResponse', 'create_app', 'is_loopback', 'check_bind', 'serve']
+__all__ = ['log', 'Number', 'Level', 'PredictionLog', 'Deployed', 'load_deployed', 'ModelSlot', 'ForecastRequestBase',
+           'request_model', 'Interval', 'ForecastResponse', 'create_app', 'is_loopback', 'check_bind', 'serve']
 
 # %% ../nbs/13_serve.ipynb #dbc2a330
 log = logging.getLogger("forecast_nb.serve")
@@ -225,16 +226,22 @@ class ModelSlot:
         self._stop.set()
         if self._thread is not None: self._thread.join(timeout=10)
 
-# %% ../nbs/13_serve.ipynb #31805096
-Level = Annotated[float, Field(gt=0, lt=100)]
+# %% ../nbs/13_serve.ipynb #5314af62
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]    # a JSON number: not "5", not true, not NaN
+Level = Annotated[float, Field(strict=True, gt=0, lt=100)]
+
+def _whole_number(v):
+    "JSON Schema's integer: 5 and 5.0, not '5' or true."
+    if isinstance(v, (str, bool)): raise ValueError("must be a JSON number")
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 class ForecastRequestBase(BaseModel):
     "The body of `POST /forecast` (the horizon's bounds are added per app)."
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"horizon": 5, "level": [80, 95]}]})
     level:list[Level] = Field(default=[80.0, 95.0], max_length=5, description="interval levels in percent")
-    history:dict[datetime, FiniteFloat]|None = Field(default=None, max_length=100_000,
+    history:dict[datetime, Number]|None = Field(default=None, max_length=100_000,
         description="recent observations, date -> value in increasing date order; they must continue the model's series")
-    features:dict[str, list[FiniteFloat]]|None = Field(default=None, max_length=500, description="known-future feature values: column -> one value per forecast date")
+    features:dict[str, list[Number]]|None = Field(default=None, max_length=500, description="known-future feature values: column -> one value per forecast date")
 
     @field_validator("history")
     @classmethod
@@ -248,7 +255,7 @@ class ForecastRequestBase(BaseModel):
 def request_model(max_horizon:int=100):
     "The request model with `horizon` bounded to 1..`max_horizon`."
     return create_model("ForecastRequest", __base__=ForecastRequestBase,
-                        horizon=(Annotated[StrictInt, Field(ge=1, le=max_horizon, description=f"steps ahead, 1 to {max_horizon}")], ...))
+                        horizon=(Annotated[int, BeforeValidator(_whole_number), Field(ge=1, le=max_horizon, description=f"steps ahead, 1 to {max_horizon}")], ...))
 
 class Interval(BaseModel):
     lo:list[float]
@@ -259,8 +266,8 @@ class ForecastResponse(BaseModel):
     request_id:str
     model:str
     version:str
-    origin:datetime = Field(description="the last observation the forecast starts from")
-    ds:list[datetime]
+    origin:str = Field(description="the last observation the forecast starts from (ISO 8601, the series' own clock: no time zone)", examples=["2024-07-12T00:00:00"])
+    ds:list[str] = Field(description="the dates forecast (ISO 8601, as `origin`)")
     yhat:list[float]
     intervals:dict[str, Interval] = Field(description="level -> lower and upper bounds")
 
@@ -319,6 +326,10 @@ def create_app(name:str, # registered model to serve
         dep = slot.current
         if dep is None: raise HTTPException(503, f"no model loaded yet: {slot.last_error or 'loading'}")
         return dep
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request:Request, e:RequestValidationError):     # FastAPI's own echoes the input, which may be NaN: not JSON
+        return JSONResponse({"detail": [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in e.errors()]}, status_code=422)
 
     @app.exception_handler(ForecastNBError)
     async def _refused(request:Request, e:ForecastNBError):
