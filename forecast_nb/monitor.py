@@ -84,11 +84,13 @@ def drift(reference:pd.Series, # the inputs the model was trained on (e.g. chang
           ks_alpha:float=0.01, # KS p-value below this: drifted
           psi_threshold:float=0.25) -> pd.DataFrame: # PSI above this: drifted
     "Two-sample KS and PSI of `recent` against `reference`: statistic, p-value, threshold, verdict."
-    from scipy.stats import ks_2samp
+    from scipy.stats import chi2, ks_2samp
     ref, rec = np.asarray(reference, float), np.asarray(recent, float)
     ks = ks_2samp(ref, rec)
-    index = psi(ref, rec, bins=int(np.clip(len(rec) // 10, 3, 10)))
-    return pd.DataFrame({"statistic": [float(ks.statistic), index], "p_value": [float(ks.pvalue), np.nan],
+    bins = int(np.clip(len(rec) // 20, 3, 10))
+    index = psi(ref, rec, bins)
+    p_index = float(chi2.sf(index / (1 / len(ref) + 1 / len(rec)), bins - 1))      # n_eff * PSI is about chi-square(bins - 1) without drift
+    return pd.DataFrame({"statistic": [float(ks.statistic), index], "p_value": [float(ks.pvalue), p_index],
                          "threshold": [ks_alpha, psi_threshold], "rule": ["p_value <", "statistic >"],
                          "drifted": [bool(ks.pvalue < ks_alpha), bool(index > psi_threshold)],
                          "n_reference": len(ref), "n_recent": len(rec), "std_ratio": float(rec.std() / ref.std())},
@@ -125,10 +127,13 @@ class MonitorReport:
         import matplotlib.pyplot as plt
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.4))
         s, t = self.by_step, self.tolerance
-        a.fill_between(s.index, s["expected_mae"], s["expected_mae"] * (1 + t), color="tab:green", alpha=0.2, label=f"backtest MAE to +{t:.0%}")
-        a.plot(s.index, s["expected_mae"], "g--", label="backtest MAE"); a.plot(s.index, s["live_mae"], "o-", color="tab:red", label="live MAE")
-        a.plot(s.index, s["live_naive_mae"], ":", color="gray", label="live naive MAE")
-        a.set(xlabel="step", ylabel="MAE", title=f"{self.name} v{self.version}: {self.status}"); a.legend(fontsize=8)
+        a.set(xlabel="step", ylabel="MAE", title=f"{self.name} v{self.version}: {self.status}")
+        if not len(s): a.text(0.5, 0.5, "no live forecast scored yet", ha="center", transform=a.transAxes)
+        else:
+            s = s.astype(float)
+            a.fill_between(s.index, s["expected_mae"], s["expected_mae"] * (1 + t), color="tab:green", alpha=0.2, label=f"backtest MAE to +{t:.0%}")
+            a.plot(s.index, s["expected_mae"], "g--", label="backtest MAE"); a.plot(s.index, s["live_mae"], "o-", color="tab:red", label="live MAE")
+            a.plot(s.index, s["live_naive_mae"], ":", color="gray", label="live naive MAE"); a.legend(fontsize=8)
         if len(self.errors):
             daily = self.errors.groupby("ds")["abs_error"].mean()
             b.plot(daily.index, daily, ".", color="tab:red", alpha=0.4, label="live |error| (mean over steps)")
@@ -145,7 +150,7 @@ class MonitorReport:
         lines = [f"# Monitoring {self.name} v{self.version}: {self.status}", "",
                  f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; backtest expects {s['expected_mae']:.4g} "
                  f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}",
-                 f"- drift: " + "; ".join(f"{k} {r.statistic:.4g}" + (f" (p={r.p_value:.2g})" if pd.notna(r.p_value) else "") + (" DRIFT" if r.drifted else "")
+                 f"- drift: " + "; ".join(f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
                                           for k, r in self.drift.iterrows()) if len(self.drift) else "- drift: not enough recent data",
                  "", "## By step", "", "```", self.by_step.round(4).to_string(), "```", "",
                  "## Drift", "", "```", self.drift.round(4).to_string() if len(self.drift) else "(none)", "```"]
