@@ -175,9 +175,8 @@ def _deployed_info(name:str, alias:str, uri:str) -> tuple[str, str, dict]:
     version = alias_version(name, alias, MlflowClient(uri))
     if version is None: raise RegistryError(f"registered model {name!r} has no {alias!r} alias in {uri}", hint="check --name, --alias and --tracking-uri", parameter="name")
     mv = MlflowClient(uri).get_model_version(name, version)
-    mlflow.set_tracking_uri(uri)
-    meta = mlflow.models.get_model_info(f"models:/{name}/{version}").metadata or {}
-    return version, mv.run_id, meta
+    mlmodel = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}/MLmodel", tracking_uri=uri)   # no global tracking URI set
+    return version, mv.run_id, mlflow.models.Model.load(mlmodel).metadata or {}
 
 def _log_check(report:MonitorReport, uri:str, experiment:str, folder:Path) -> str:
     "The check as an MLflow run: metrics, tags, the plot, the tables and the report."

@@ -27,6 +27,7 @@ def deployed(tmp_path_factory):
     from forecast_nb.pipeline import run_training
     from forecast_nb.serve import create_app
     root = tmp_path_factory.mktemp("monitor")
+    before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FORECAST_NB_RUNS")}   # set here and by run_training: restored afterwards
     os.environ["FORECAST_NB_RUNS"] = str(root / "runs")
     store = f"sqlite:///{root}/mlflow.db"
     worlds = {"same": process(N + LIVE, 1), "jump": process(N + LIVE, 1, vol_from=N, vol=4.0)}
@@ -41,7 +42,12 @@ def deployed(tmp_path_factory):
             for t in range(N, N + LIVE):
                 r = client.post("/forecast", json={"horizon": 5, "history": {str(d.date()): float(v) for d, v in y.iloc[N:t + 1].items()}})
                 assert r.status_code == 200, r.text
-    return {"root": root, "store": store, "v1": v1}
+    yield {"root": root, "store": store, "v1": v1}
+    import mlflow
+    mlflow.set_tracking_uri(before["MLFLOW_TRACKING_URI"])
+    for k, v in before.items():
+        if v is None: os.environ.pop(k, None)
+        else: os.environ[k] = v
 
 def test_unchanged_data_flags_nothing_through_the_monitor_notebook(deployed, tmp_path):
     from mlflow import MlflowClient

@@ -27,7 +27,7 @@ def test_samples_are_package_data():
 def test_workflow_notebooks_are_package_data():
     from forecast_nb.runner import workflow
     assert "workflows/*.ipynb" in (ROOT / "settings.ini").read_text()
-    assert workflow("train").exists() and workflow("tune").exists()
+    assert workflow("train").exists() and workflow("tune").exists() and workflow("monitor").exists()
 
 def test_setup_py_has_no_pkg_resources():
     assert "pkg_resources" not in (ROOT / "setup.py").read_text().replace("No pkg_resources", "")

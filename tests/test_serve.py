@@ -36,6 +36,7 @@ def api(tmp_path_factory):
     "A model with two registered versions (v1 in production), served by `forecast-nb serve` on 127.0.0.1."
     from forecast_nb.pipeline import run_training
     root = tmp_path_factory.mktemp("serve")
+    before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FORECAST_NB_RUNS")}   # set here and by run_training: restored afterwards
     os.environ["FORECAST_NB_RUNS"] = str(root / "runs")
     store, data = f"sqlite:///{root}/mlflow.db", root / "series.csv"
     series().to_csv(data)
@@ -58,6 +59,14 @@ def api(tmp_path_factory):
         yield {"url": url, "store": store, "root": root, "y": series(), "v1": v1}
     finally:
         proc.terminate(); proc.wait(30)
+        _restore(before)
+
+def _restore(before):
+    import mlflow
+    mlflow.set_tracking_uri(before["MLFLOW_TRACKING_URI"])
+    for k, v in before.items():
+        if v is None: os.environ.pop(k, None)
+        else: os.environ[k] = v
 
 def test_health_is_open_everything_else_wants_the_token(api):
     u = api["url"]
