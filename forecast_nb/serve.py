@@ -305,21 +305,19 @@ def create_app(name:str, # registered model to serve
     from fastapi.openapi.docs import get_swagger_ui_html
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
     slot, Request_ = ModelSlot(name, alias, tracking_uri, poll_seconds), request_model(max_horizon)
-    plog = [None]
 
     @asynccontextmanager
     async def lifespan(app):
-        plog[0] = PredictionLog(log_url) if log_url else None
-        app.state.log = plog[0]
+        app.state.log = PredictionLog(log_url) if log_url else None
         slot.start()
         try: yield
         finally:
             slot.stop()
-            if plog[0] is not None: plog[0].close()
+            if app.state.log is not None: app.state.log.close()
 
     app = FastAPI(title=f"forecast-nb: {name}@{alias}", version="1", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   description="Forecasts from the MLflow registry's `%s@%s`. Every forecast served is logged for monitoring." % (name, alias))
-    app.state.slot = slot
+    app.state.slot, app.state.log = slot, None
     auth = [Depends(_auth(token))]
 
     def served() -> Deployed:
@@ -350,7 +348,7 @@ def create_app(name:str, # registered model to serve
         except ForecastNBError: raise
         except (ValueError, OverflowError, ArithmeticError) as e:   # e.g. dates past pandas' range: the request's fault, not a crash
             raise ForecastNBError(f"cannot forecast this request: {e}", hint="check the history's dates and values", parameter="history") from e
-        if plog[0] is not None: plog[0].append(_log_rows(dep, rid, origin, fc, 0 if req.history is None else len(req.history)))
+        if app.state.log is not None: app.state.log.append(_log_rows(dep, rid, origin, fc, 0 if req.history is None else len(req.history)))
         return JSONResponse(_response(dep, rid, origin, fc))
     forecast.__annotations__["req"] = Request_                      # the per-app model (annotations are strings in this module)
     app.post("/forecast", dependencies=auth, response_model=ForecastResponse, summary="forecast `horizon` steps from the newest observation",
