@@ -55,7 +55,8 @@ def assess(errors:pd.DataFrame, # `live_errors`
     "Live MAE per step over the last `window` origins beside the backtest's, and the verdict on them pooled."
     origins = sorted(errors["origin"].unique())[-window:]
     e = errors[errors["origin"].isin(origins)]
-    by = e.groupby("step").agg(n=("abs_error", "size"), live_mae=("abs_error", "mean"), live_naive_mae=("naive_abs_error", "mean"))
+    by = e.groupby("step").agg(n=("abs_error", "size"), live_mae=("abs_error", "mean"), live_rmse=("error", lambda v: float(np.sqrt(np.mean(np.square(v))))),
+                               live_naive_mae=("naive_abs_error", "mean"))
     by = by.join(expected, how="left").assign(ratio=lambda d: d["live_mae"] / d["expected_mae"])
     n = int(by["n"].sum())
     pooled = lambda col: float((by["n"] * by[col]).sum() / n) if n else float("nan")
@@ -107,6 +108,7 @@ class MonitorReport:
     drift:pd.DataFrame # KS and PSI rows
     errors:pd.DataFrame # the scored live forecasts
     tolerance:float
+    min_samples:int
     run_id:str|None = None # the monitoring run in MLflow
     report_path:str|None = None
     retrain:dict|None = None # the training run's summary, when one was started
@@ -149,10 +151,11 @@ class MonitorReport:
         s = self.summary
         lines = [f"# Monitoring {self.name} v{self.version}: {self.status}", "",
                  f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; backtest expects {s['expected_mae']:.4g} "
-                 f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}",
+                 f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}" if s["n"] else
+                 f"- no forecast of v{self.version} in the prediction log has its actual yet (a verdict needs {self.min_samples} scored steps)",
                  f"- drift: " + "; ".join(f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
                                           for k, r in self.drift.iterrows()) if len(self.drift) else "- drift: not enough recent data",
-                 "", "## By step", "", "```", self.by_step.round(4).to_string(), "```", "",
+                 "", "## By step", "", "```", self.by_step.round(4).to_string() if len(self.by_step) else "(none yet)", "```", "",
                  "## Drift", "", "```", self.drift.round(4).to_string() if len(self.drift) else "(none)", "```"]
         if self.retrain: lines += ["", "## Retraining", "", f"- run {self.retrain['run_id']}: {self.retrain['decision']}"]
         return "\n".join(lines) + "\n"
@@ -228,7 +231,7 @@ def check(name:str, # registered model
     train, since = (y[y.index <= end], y[y.index >= end]) if end is not None else (y.iloc[:-drift_window], y.iloc[-drift_window - 1:])
     recent = changes(since).iloc[-drift_window:]
     table = drift(changes(train.iloc[-reference_rows - 1:]), recent, ks_alpha, psi_threshold) if len(recent) >= min_samples else pd.DataFrame()
-    report = MonitorReport(name, version, summary, by_step, table, errors, tolerance)
+    report = MonitorReport(name, version, summary, by_step, table, errors, tolerance, min_samples)
     folder = monitor_dir() / f"{name}-v{version}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)
     if retrain and report.flagged:

@@ -88,3 +88,4 @@ def test_too_few_scored_forecasts_give_no_verdict(deployed, tmp_path):
     root = deployed["root"]
     rep = check("ar", str(root / "train.csv"), tracking_uri=deployed["store"], log_url=f"sqlite:///{tmp_path}/empty.db", experiment="monitoring-empty")
     assert rep.status == "not enough data" and not rep.flagged and rep.summary["n"] == 0 and len(rep.drift) == 0
+    assert "has its actual yet" in Path(rep.report_path).read_text()
