@@ -148,11 +148,12 @@ def _calendar(text:str|None) -> str|None:
     return "auto" if text is None else None if text.lower() == "none" else text
 
 def _config(args, defaults:dict|None=None) -> TrainConfig:
-    "The run's config: `defaults`, then the YAML file's values, then the options given on the command line."
-    base = TrainConfig.from_yaml(args.config).model_dump(exclude_unset=True) if args.config else {}   # read and validated once
+    "The run's config: `defaults`, then the YAML file's values, then the options and `-p key=value` overrides given on the command line."
+    from forecast_nb.runner import parse_overrides
+    base = TrainConfig.from_yaml(args.config).model_dump(exclude_unset=True) if getattr(args, "config", None) else {}   # read and validated once
     given = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields}
     if "calendar" in given: given["calendar"] = _calendar(given["calendar"])
-    return TrainConfig(**((defaults or {}) | (base or {}) | given))
+    return TrainConfig(**((defaults or {}) | base | given | parse_overrides(getattr(args, "param", []))))
 
 def _show(args):
     from forecast_nb.data import load, summarize
@@ -224,16 +225,10 @@ def _demo(args):
     print(f"MLflow run {s['run_id']}; browse it all with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
 
 # %% ../nbs/15_cli.ipynb #e99aeed7
-def _config_with_params(args) -> TrainConfig:
-    "A config from --config and -p key=value overrides (train and schedule)."
-    from forecast_nb.runner import parse_overrides
-    base = TrainConfig.from_yaml(args.config).to_dict() if args.config else {}
-    return TrainConfig(**(base | parse_overrides(args.param)))
-
 def _schedule(args) -> int:
     "forecast-nb schedule: exit status 1 when a firing failed."
     from forecast_nb.schedule import run_schedule
-    entries = run_schedule(_config_with_params(args), args.cron, args.timezone, once=args.once, say=lambda s: print(s, flush=True))
+    entries = run_schedule(_config(args), args.cron, args.timezone, once=args.once, say=lambda s: print(s, flush=True))
     return int(any(e["status"] == "FAILED" for e in entries))
 
 # %% ../nbs/15_cli.ipynb #3f583d4a
@@ -256,7 +251,7 @@ def _batch(args) -> int:
 def _train(args):
     "forecast-nb train: the training notebook through papermill."
     from forecast_nb.runner import train
-    cfg = _config_with_params(args)
+    cfg = _config(args)
     s = train(cfg, args.output, progress=not args.json)
     if args.json: print(json.dumps(s, default=str)); return
     m, b = s["metrics"], s["baseline_metrics"]

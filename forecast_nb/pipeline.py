@@ -353,7 +353,8 @@ def run_training(config:TrainConfig|dict|None=None, # the run's parameters (defa
     folder.mkdir(parents=True)
     sel = select_step(cfg, df, split, Gate.from_config(cfg.gate), storage=f"sqlite:///{folder.parent.parent.resolve() / 'optuna.db'}")
     best = sel.best
-    final = test_step(cfg, df, split, best.name, best.params) if best else test_step(cfg, df, split, _candidates(cfg)[0], cfg.params_for(_candidates(cfg)[0]))
+    name = best.name if best else _candidates(cfg)[0]                   # no validation part: the first candidate as configured
+    final = test_step(cfg, df, split, name, best.params if best else cfg.params_for(name))
     write_bundle(folder, cfg, df, split, feats, sel, final)               # on disk first: nothing computed is lost
     if notebook is not None: shutil.copy(notebook, folder / Path(notebook).name)
     try: logged = upload(folder)
