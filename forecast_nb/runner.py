@@ -64,7 +64,7 @@ def train(config:TrainConfig, # the run's config
           progress:bool=True) -> dict:
     "Run the training notebook for `config`; returns its summary (run_id, status, model, metrics, baseline_metrics, gate_passed, model_version, promoted, notebook)."
     import mlflow
-    from forecast_nb.tracking import ended, experiment_id
+    from forecast_nb.tracking import experiment_id, mark_failed
     output = Path(output or notebooks_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}-train.ipynb").resolve()
     summary_path = output.with_suffix(".json")
     try: run_workflow("train", config.to_dict() | {"summary_path": str(summary_path)}, output, progress)
@@ -73,9 +73,7 @@ def train(config:TrainConfig, # the run's config
         rid = client.create_run(experiment_id(config.experiment, config.tracking_uri), run_name=f"train-{config.data}".replace(":", "-"),
                                 tags={"workflow.stage": "training", "data.source": config.data}).info.run_id
         client.log_artifact(rid, str(output), "notebook")
-        try:
-            with ended(client, rid): raise e
-        except WorkflowError: pass
+        mark_failed(client, rid, e)
         raise WorkflowError(e.message, hint=e.hint + f"; MLflow run {rid} is marked FAILED", notebook=str(output), run_id=rid) from None
     summary = json.loads(summary_path.read_text())
     mlflow.MlflowClient(config.tracking_uri).log_artifact(summary["run_id"], str(output), "notebook")

@@ -11,8 +11,8 @@ from pathlib import Path
 from .errors import TrackingUnavailableError
 
 # %% auto #0
-__all__ = ['artifact_root', 'experiment_id', 'data_tags', 'code_tags', 'flat_params', 'ended', 'probe', 'TrialLogger',
-           'tune_tracked']
+__all__ = ['artifact_root', 'experiment_id', 'data_tags', 'code_tags', 'flat_params', 'ended', 'mark_failed', 'probe',
+           'TrialLogger', 'tune_tracked']
 
 # %% ../nbs/09_tracking.ipynb #fcdefcc0
 def artifact_root(tracking_uri:str) -> str|None:
@@ -66,12 +66,16 @@ def ended(client, run_id:str):
     "End run `run_id` FINISHED, or FAILED (error tag and `error.txt`) if the block raises; the error goes on."
     try: yield run_id
     except BaseException as e:
-        try:
-            client.set_tag(run_id, "error", f"{type(e).__name__}: {e}"[:5000])
-            client.log_text(run_id, traceback.format_exc(), "error.txt")
-        finally: client.set_terminated(run_id, "FAILED")
+        mark_failed(client, run_id, e)
         raise
     client.set_terminated(run_id, "FINISHED")
+
+def mark_failed(client, run_id:str, error:BaseException):
+    "End run `run_id` FAILED: the error as a tag, its traceback as `error.txt`."
+    try:
+        client.set_tag(run_id, "error", f"{type(error).__name__}: {error}"[:5000])
+        client.log_text(run_id, "".join(traceback.format_exception(error)), "error.txt")
+    finally: client.set_terminated(run_id, "FAILED")
 
 def probe(tracking_uri:str, tries:int=3, wait:float=1.0) -> None:
     "Fail fast, naming the URI, when a tracking server does not answer (`tries` attempts, `wait` seconds apart)."
