@@ -226,7 +226,7 @@ class ModelSlot:
         self._stop.set()
         if self._thread is not None: self._thread.join(timeout=10)
 
-# %% ../nbs/13_serve.ipynb #5314af62
+# %% ../nbs/13_serve.ipynb #f5d68d7a
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]    # a JSON number: not "5", not true, not NaN
 Level = Annotated[float, Field(strict=True, gt=0, lt=100)]
 
@@ -271,7 +271,7 @@ class ForecastResponse(BaseModel):
     yhat:list[float]
     intervals:dict[str, Interval] = Field(description="level -> lower and upper bounds")
 
-# %% ../nbs/13_serve.ipynb #d8c46baf
+# %% ../nbs/13_serve.ipynb #4547f72d
 def _auth(token:str|None):
     bearer = HTTPBearer(auto_error=False, description="the server's token (--token or $FORECAST_NB_TOKEN)")
     def check(cred:HTTPAuthorizationCredentials|None=Depends(bearer)):
@@ -293,7 +293,7 @@ def _response(dep:Deployed, rid:str, origin, fc:pd.DataFrame) -> dict:
     return {"request_id": rid, "model": dep.name, "version": dep.version, "origin": origin.isoformat(), "ds": [d.isoformat() for d in fc.index],
             "yhat": fc["yhat"].tolist(), "intervals": {l: {"lo": fc[f"lo_{l}"].tolist(), "hi": fc[f"hi_{l}"].tolist()} for l in levels}}
 
-# %% ../nbs/13_serve.ipynb #19745886
+# %% ../nbs/13_serve.ipynb #f54c564c
 def create_app(name:str, # registered model to serve
                alias:str="production", # the alias followed
                tracking_uri:str|None=None, # MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
@@ -362,7 +362,7 @@ def create_app(name:str, # registered model to serve
 
     return app
 
-# %% ../nbs/13_serve.ipynb #b4b751df
+# %% ../nbs/13_serve.ipynb #c5e842f8
 def is_loopback(host:str) -> bool:
     "Whether `host` is only reachable from this machine."
     if host == "localhost": return True
