@@ -135,7 +135,7 @@ class MonitorReport:
             s = s.astype(float)
             a.fill_between(s.index, s["expected_mae"], s["expected_mae"] * (1 + t), color="tab:green", alpha=0.2, label=f"backtest MAE to +{t:.0%}")
             a.plot(s.index, s["expected_mae"], "g--", label="backtest MAE"); a.plot(s.index, s["live_mae"], "o-", color="tab:red", label="live MAE")
-            a.plot(s.index, s["live_naive_mae"], ":", color="gray", label="live naive MAE"); a.legend(fontsize=8)
+            a.plot(s.index, s["live_naive_mae"], ":", color="gray", label="live naive MAE"); a.legend(fontsize=8); a.set_xticks(s.index)
         if len(self.errors):
             daily = self.errors.groupby("ds")["abs_error"].mean()
             b.plot(daily.index, daily, ".", color="tab:red", alpha=0.4, label="live |error| (mean over steps)")

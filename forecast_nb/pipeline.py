@@ -342,7 +342,7 @@ def run_training(config:TrainConfig|dict|None=None, # the run's parameters (defa
                  **overrides) -> TrainingResult: # any TrainConfig field, e.g. data='sample:CO2'
     "The training workflow: load, split, features, select (and tune while the gate fails), test, log to MLflow, register, deploy."
     import matplotlib
-    matplotlib.use("Agg", force=False)
+    if "inline" not in matplotlib.get_backend(): matplotlib.use("Agg")   # never a window from a script or a worker; notebooks keep their plots
     cfg = config if isinstance(config, TrainConfig) else TrainConfig(**(config or {}))
     cfg = cfg.replace(**overrides) if overrides else cfg
     t0 = time.perf_counter()
