@@ -225,7 +225,7 @@ def check(name:str, # registered model
     opts = {} if cfg is None else dict(target=cfg.target, date_col=cfg.date_col, freq=cfg.freq, fill=cfg.fill, calendar=cfg.calendar, table=cfg.table, query=cfg.query)
     df = load(data, **opts)
     y = df[df.attrs["target"]]
-    errors = live_errors(PredictionLog(log_url).read(name).pipe(lambda p: p[p["model_version"] == version]), y)
+    with PredictionLog(log_url) as plog: errors = live_errors(plog.read(name, version), y)
     by_step, summary = assess(errors, expectation(backtest_forecasts(run_id, uri)), window, tolerance, min_samples)
     end = pd.Timestamp(meta["data_end"]) if meta.get("data_end") else None
     train, since = (y[y.index <= end], y[y.index >= end]) if end is not None else (y.iloc[:-drift_window], y.iloc[-drift_window - 1:])

@@ -118,12 +118,17 @@ class PredictionLog:
         self._closing = True
         self._queue.put(None); self._thread.join(); self.engine.dispose()
 
-    def read(self, model_name:str|None=None) -> pd.DataFrame:
-        "The logged forecasts (all, or one registered model's), oldest first."
+    def read(self, model_name:str|None=None, version:str|None=None) -> pd.DataFrame:
+        "The logged forecasts (all, one registered model's, or one version's), oldest first."
         from sqlalchemy import select
-        q = select(self.table).order_by(self.table.c.id)
-        if model_name is not None: q = q.where(self.table.c.model_name == model_name)
+        t = self.table
+        q = select(t).order_by(t.c.id)
+        if model_name is not None: q = q.where(t.c.model_name == model_name)
+        if version is not None: q = q.where(t.c.model_version == str(version))
         with self.engine.connect() as conn: return pd.read_sql(q, conn, parse_dates=["requested_at", "origin", "ds"])
+
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
 
 # %% ../nbs/13_serve.ipynb #70182fe8
 @dataclass(frozen=True)

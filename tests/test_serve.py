@@ -95,11 +95,11 @@ def test_forecasts_are_the_registry_models_and_are_logged(api):
     nxt = pd.bdate_range(y.index[-1], periods=4)[1:]
     status, cond = call(api["url"], "/forecast", {"horizon": 3, "history": {str(d.date()): 101.0 for d in nxt}}, AUTH)
     assert status == 200 and cond["origin"].startswith(str(nxt[-1].date())) and cond["ds"][0].startswith(str(pd.bdate_range(nxt[-1], periods=2)[1].date()))
-    log = PredictionLog(f"sqlite:///{api['root']}/predictions.db")
-    for _ in range(50):
-        rows = log.read("demo")
-        if set(rows["request_id"]) >= {body["request_id"], cond["request_id"]}: break
-        time.sleep(0.1)
+    with PredictionLog(f"sqlite:///{api['root']}/predictions.db") as log:
+        for _ in range(50):
+            rows = log.read("demo")
+            if set(rows["request_id"]) >= {body["request_id"], cond["request_id"]}: break
+            time.sleep(0.1)
     mine = rows[rows["request_id"] == cond["request_id"]]
     assert list(mine["step"]) == [1, 2, 3] and set(mine["model_version"]) == {"1"} and (mine["history_rows"] == 3).all()
     assert mine["origin"].iloc[0] == nxt[-1] and mine["yhat"].round(9).tolist() == np.round(cond["yhat"], 9).tolist()
