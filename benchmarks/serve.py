@@ -20,12 +20,12 @@ def start_server(root:Path, store:str, name:str, token:str):
     port = free_port()
     cmd = [str(Path(sys.executable).parent / "forecast-nb"), "serve", "--name", name, "--port", str(port), "--tracking-uri", store,
            "--log-url", f"sqlite:///{root}/predictions.db", "--poll-seconds", "5"]
-    proc = subprocess.Popen(cmd, env=os.environ | {"FORECAST_NB_TOKEN": token}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=os.environ | {"FORECAST_NB_TOKEN": token}, stdout=subprocess.DEVNULL, stderr=open(root / "serve.log", "w"))
     for _ in range(240):
         try:
             if json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2))["model_loaded"]: return proc, port
         except OSError: pass
-        if proc.poll() is not None: raise RuntimeError(proc.stderr.read().decode())
+        if proc.poll() is not None: raise RuntimeError((root / "serve.log").read_text())
         time.sleep(0.25)
     raise TimeoutError("the API did not start")
 
@@ -69,7 +69,8 @@ def main(total=3000, seconds=20.0):
         try:
             history = {str(k.date()): float(v) for k, v in y.iloc[-5:].items()}   # already seen: the copy is conditioned on nothing new
             rows = []
-            load(port, token, {"horizon": 5}, 4, 300, 10)                       # warm-up
+            warm = load(port, token, {"horizon": 5}, 4, 300, 10)                # warm-up
+            assert warm["errors"] == 0, warm
             for label, body in (("5-step forecast", {"horizon": 5}), ("5-step forecast + 5 observations of history", {"horizon": 5, "history": history})):
                 for c in (1, 8, 32):
                     rows.append({"case": label} | load(port, token, body, c, total, seconds))

@@ -26,6 +26,7 @@ def live_errors(predictions:pd.DataFrame, # rows of the prediction log (`Predict
                 actuals:pd.Series) -> pd.DataFrame: # the realised series, on its dates
     "Each logged forecast step whose date has an actual: its error, and naive's (the actual at the origin)."
     if not len(predictions): return pd.DataFrame(columns=LIVE_COLUMNS)
+    if actuals.index.tz is not None: actuals = actuals.tz_convert("UTC").tz_localize(None)   # as the log stores zoned times
     p = predictions.sort_values("id").drop_duplicates(["model_version", "origin", "step"], keep="last")
     p = p[p["ds"].isin(actuals.index) & p["origin"].isin(actuals.index)]
     y, y0 = actuals.reindex(p["ds"]).to_numpy(), actuals.reindex(p["origin"]).to_numpy()
@@ -58,19 +59,22 @@ def assess(errors:pd.DataFrame, # `live_errors`
     by = e.groupby("step").agg(n=("abs_error", "size"), live_mae=("abs_error", "mean"), live_rmse=("error", lambda v: float(np.sqrt(np.mean(np.square(v))))),
                                live_naive_mae=("naive_abs_error", "mean"))
     by = by.join(expected, how="left").assign(ratio=lambda d: d["live_mae"] / d["expected_mae"])
-    n = int(by["n"].sum())
-    pooled = lambda col: float((by["n"] * by[col]).sum() / n) if n else float("nan")
+    judged = by[by["expected_mae"].notna()]                  # steps past the backtest's horizon are shown, not judged
+    n = int(judged["n"].sum())
+    pooled = lambda col: float((judged["n"] * judged[col]).sum() / n) if n else float("nan")
     live, exp = pooled("live_mae"), pooled("expected_mae")
-    summary = {"n": n, "origins": len(origins), "live_mae": live, "expected_mae": exp, "ratio": live / exp if n else float("nan"),
-               "live_naive_mae": pooled("live_naive_mae"), "threshold": exp * (1 + tolerance), "enough": n >= min_samples}
+    summary = {"n": n, "unjudged": int(by["n"].sum()) - n, "origins": len(origins), "live_mae": live, "expected_mae": exp,
+               "ratio": live / exp if n and exp > 0 else float("nan"), "live_naive_mae": pooled("live_naive_mae"),
+               "threshold": exp * (1 + tolerance), "enough": n >= min_samples}
     summary["degraded"] = bool(summary["enough"] and live > summary["threshold"])
     return by, summary
 
-# %% ../nbs/14_monitor.ipynb #9e6f89a6
-def changes(y:pd.Series) -> pd.Series:
-    "What drift is measured on: log returns of a positive series, first differences otherwise."
+# %% ../nbs/14_monitor.ipynb #6ea8d8c6
+def changes(y:pd.Series, log:bool|None=None) -> pd.Series:
+    "What drift is measured on: log returns (default for a positive series), or first differences."
     y = y.dropna()
-    return (np.log(y).diff() if (y > 0).all() else y.diff()).dropna()
+    log = bool((y > 0).all()) if log is None else log
+    return (np.log(y).diff() if log else y.diff()).dropna()
 
 def psi(reference, recent, bins:int=10) -> float:
     "Population stability index of `recent` against `reference`, over quantile bins of the reference."
@@ -153,6 +157,7 @@ class MonitorReport:
                  f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; backtest expects {s['expected_mae']:.4g} "
                  f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}" if s["n"] else
                  f"- no forecast of v{self.version} in the prediction log has its actual yet (a verdict needs {self.min_samples} scored steps)",
+                 *([f"- {s['unjudged']} scored steps lie past the backtest's horizon: shown, not judged"] if s.get("unjudged") else []),
                  f"- drift: " + "; ".join(f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
                                           for k, r in self.drift.iterrows()) if len(self.drift) else "- drift: not enough recent data",
                  "", "## By step", "", "```", self.by_step.round(4).to_string() if len(self.by_step) else "(none yet)", "```", "",
@@ -225,23 +230,36 @@ def check(name:str, # registered model
     opts = {} if cfg is None else dict(target=cfg.target, date_col=cfg.date_col, freq=cfg.freq, fill=cfg.fill, calendar=cfg.calendar, table=cfg.table, query=cfg.query)
     df = load(data, **opts)
     y = df[df.attrs["target"]]
-    with PredictionLog(log_url) as plog: errors = live_errors(plog.read(name, version), y)
+    with PredictionLog(log_url, writer=False) as plog: errors = live_errors(plog.read(name, version), y)
     by_step, summary = assess(errors, expectation(backtest_forecasts(run_id, uri)), window, tolerance, min_samples)
     end = pd.Timestamp(meta["data_end"]) if meta.get("data_end") else None
     train, since = (y[y.index <= end], y[y.index >= end]) if end is not None else (y.iloc[:-drift_window], y.iloc[-drift_window - 1:])
-    recent = changes(since).iloc[-drift_window:]
-    table = drift(changes(train.iloc[-reference_rows - 1:]), recent, ks_alpha, psi_threshold) if len(recent) >= min_samples else pd.DataFrame()
+    use_log = bool((y > 0).all())                            # one kind of change on both sides
+    recent = changes(since, use_log).iloc[-drift_window:]
+    table = drift(changes(train.iloc[-reference_rows - 1:], use_log), recent, ks_alpha, psi_threshold) if len(recent) >= min_samples else pd.DataFrame()
     report = MonitorReport(name, version, summary, by_step, table, errors, tolerance, min_samples)
     folder = monitor_dir() / f"{name}-v{version}-{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)
-    if retrain and report.flagged:
-        if cfg is None: raise RegistryError(f"{name} v{version} carries no training config to retrain with", hint="retrain it with forecast-nb run and its original options", parameter="name")
-        from forecast_nb.pipeline import run_training
-        res = run_training(cfg.replace(data=data, tracking_uri=uri, model_name=name, run_name=f"retrain-{name}"))
-        report.retrain = res.to_dict()
-    report.run_id = _log_check(report, uri, experiment, folder)
+    report.run_id = _log_check(report, uri, experiment, folder)              # the finding is on record before anything else runs
     report.report_path = str(folder / "report.md")
+    if retrain and report.flagged: _retrain(report, cfg, data, uri, folder)
     return report
+
+def _retrain(report:MonitorReport, cfg:TrainConfig|None, data:str, uri:str, folder:Path):
+    "The training workflow with the deployed version's config on the fresh data; its outcome joins the check's run and report."
+    from mlflow import MlflowClient
+    from mlflow.entities import RunTag
+    from forecast_nb.pipeline import run_training
+    client = MlflowClient(uri)
+    try:
+        if cfg is None: raise RegistryError(f"{report.name} v{report.version} carries no training config to retrain with", hint="retrain it with forecast-nb run and its original options", parameter="name")
+        res = run_training(cfg.replace(data=data, tracking_uri=uri, model_name=report.name, run_name=f"retrain-{report.name}"))
+    except Exception as e:
+        client.set_tag(report.run_id, "retrain.error", f"{type(e).__name__}: {e}"[:5000]); raise
+    report.retrain = res.to_dict()
+    (folder / "report.md").write_text(report.markdown()); client.log_artifact(report.run_id, str(folder / "report.md"))
+    client.log_batch(report.run_id, tags=[RunTag("retrain.run_id", res.run_id), RunTag("retrain.version", str(res.logged.version)),
+                                          RunTag("retrain.promoted", str(res.logged.promoted).lower())])
 
 # %% ../nbs/14_monitor.ipynb #fc7b84e3
 def check_notebook(parameters:dict, # `check`'s arguments by name: name, data, tracking_uri, log_url, retrain, ...

@@ -21,11 +21,12 @@ from .data import db_url
 from .errors import ConfigError, ForecastNBError, RegistryError
 from .models import LEVELS, Forecaster
 from .prep import future_index
-from .registry import alias_version, condition
+from .registry import condition
 
 # %% auto #0
-__all__ = ['log', 'Number', 'Level', 'PredictionLog', 'Deployed', 'load_deployed', 'ModelSlot', 'ForecastRequestBase',
-           'request_model', 'Interval', 'ForecastResponse', 'create_app', 'is_loopback', 'check_bind', 'serve']
+__all__ = ['log', 'Number', 'Level', 'naive', 'PredictionLog', 'Deployed', 'on_clock', 'load_deployed', 'ModelSlot',
+           'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'create_app', 'is_loopback',
+           'check_bind', 'serve']
 
 # %% ../nbs/13_serve.ipynb #dbc2a330
 log = logging.getLogger("forecast_nb.serve")
@@ -46,6 +47,11 @@ def _predictions_table(metadata):
                  Column("history_rows", Integer, nullable=False),       # observations the request sent
                  Index("ix_predictions_model_ds", "model_name", "ds"))
 
+def naive(ts) -> pd.Timestamp:
+    "A timestamp as the log stores it: no zone (zoned ones in UTC)."
+    ts = pd.Timestamp(ts)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+
 def _sqlite_pragmas(dbapi_conn, _):
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL"); cur.execute("PRAGMA busy_timeout=10000"); cur.execute("PRAGMA synchronous=NORMAL")
@@ -55,68 +61,112 @@ def _sqlite_pragmas(dbapi_conn, _):
 class PredictionLog:
     "Every forecast served, appended to a SQL table (SQLite by default, PostgreSQL by URL) by a background writer."
     def __init__(self, url:str="sqlite:///predictions.db", # SQLAlchemy URL of the log
-                 spill:str|Path|None=None): # where rows that cannot be written are kept (default: _runs/predictions-unsaved.jsonl)
-        from sqlalchemy import MetaData, create_engine, event
-        self.url, self.failures, self._closing = url, 0, False
-        self.spill = Path(spill or Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "predictions-unsaved.jsonl")
+                 writer:bool=True, # False: only read an existing log (monitoring); nothing is created
+                 spill:str|Path|None=None, # rows that cannot be written (default: _runs/predictions-unsaved-<url hash>.jsonl)
+                 max_pending:int=10_000): # batches queued before new ones go straight to the spill file
+        import hashlib
+        from sqlalchemy import MetaData, create_engine, event, inspect
+        from sqlalchemy.engine import make_url
+        self.url, self.failures, self.max_pending, self._closed = url, 0, max_pending, False
+        self.spill = Path(spill or Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / f"predictions-unsaved-{hashlib.sha256(url.encode()).hexdigest()[:8]}.jsonl")
+        self._spill_lock = threading.Lock()
         try:
-            self.engine = create_engine(db_url(url), pool_pre_ping=True)
+            u = make_url(db_url(url))
+            if not writer and u.get_backend_name() == "sqlite" and not Path(u.database or "").exists():
+                raise FileNotFoundError(f"no file {u.database}")
+            self.engine = create_engine(u, pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite": event.listen(self.engine, "connect", _sqlite_pragmas)
             md = MetaData(); self.table = _predictions_table(md)
-            for attempt in range(3):                  # two servers creating the table at once: the loser finds it there
+            if not writer and not inspect(self.engine).has_table("predictions"): raise LookupError("it holds no predictions table")
+            for attempt in range(3 if writer else 0):   # two servers creating the table at once: the loser finds it there
                 try: md.create_all(self.engine); break
                 except Exception:
                     if attempt == 2: raise
                     time.sleep(0.2)
         except Exception as e:
             raise ConfigError(f"the prediction log {url!r} cannot be opened: {type(e).__name__}: {str(e).splitlines()[0]}",
-                              hint="pass a SQLAlchemy URL that can be written, e.g. sqlite:///predictions.db or postgresql://user@host/db", parameter="log_url") from e
-        self._queue = queue.Queue()
-        self._thread = threading.Thread(target=self._writer, name="prediction-log", daemon=True)
-        self._thread.start()
+                              hint="pass the URL the API logs to (--log-url; a relative sqlite:/// path is from the current folder), e.g. sqlite:///predictions.db or postgresql://user@host/db",
+                              parameter="log_url") from e
+        self._queue, self._thread = queue.Queue(), None
+        if writer:
+            self._restore_spill()
+            self._thread = threading.Thread(target=self._writer, name="prediction-log", daemon=True); self._thread.start()
 
     def append(self, rows:list[dict]):
         "Queue the rows of one forecast (returns at once)."
-        self._queue.put(rows)
+        if self._closed or self._thread is None or self._queue.qsize() >= self.max_pending: self._spill(rows)
+        else: self._queue.put(rows)
 
     def _writer(self):
         while True:
-            batch, stop = [self._queue.get()], False
+            batch = [self._queue.get()]
             while True:
                 try: batch.append(self._queue.get_nowait())
                 except queue.Empty: break
-            stop = any(b is None for b in batch)
-            self._write([r for b in batch if b is not None for r in b])
-            for _ in batch: self._queue.task_done()
-            if stop: return
+            try: self._write([b for b in batch if b is not None])
+            except Exception as e: log.error("prediction log writer: %s", e)        # never dies: the next batch is tried
+            finally:
+                for _ in batch: self._queue.task_done()
+            if any(b is None for b in batch): return
 
-    def _write(self, rows:list[dict]):
-        "Insert in one transaction; retry while the database is down; spill to a file if the log closes first."
-        wait = 0.1
+    def _write(self, forecasts:list[list[dict]]):
+        "Insert in one transaction; retry while the database is unreachable; spill the forecasts it refuses, or what is left at close."
+        from sqlalchemy.exc import InterfaceError, OperationalError
+        rows, wait = [r for f in forecasts for r in f], 0.1
         while rows:
             try:
                 with self.engine.begin() as conn: conn.execute(self.table.insert(), rows)
                 return
             except Exception as e:
                 self.failures += 1
-                log.warning("prediction log write failed (%s rows kept, retrying): %s", len(rows), e)
-                if self._closing:
-                    self.spill.parent.mkdir(parents=True, exist_ok=True)
-                    with self.spill.open("a") as f:
-                        for r in rows: f.write(json.dumps(r, default=str) + "\n")
-                    log.error("prediction log unreachable: %s rows kept in %s", len(rows), self.spill)
+                down = isinstance(e, (OperationalError, InterfaceError))   # unreachable, locked, or missing its table: worth waiting for
+                if down and not self._closed:
+                    log.warning("prediction log unreachable (%s rows waiting, retrying): %s", len(rows), str(e).splitlines()[0])
+                    time.sleep(wait); wait = min(wait * 2, 5.0)
+                elif len(forecasts) > 1 and not self._closed:
+                    for f in forecasts: self._write([f])      # one at a time: only what the database refuses is kept aside
                     return
-                time.sleep(wait); wait = min(wait * 2, 5.0)
+                else:
+                    log.warning("prediction log: %s rows not written (%s): kept in %s", len(rows), str(e).splitlines()[0], self.spill)
+                    return self._spill(rows)
 
-    def flush(self):
-        "Wait until every queued row is written."
-        self._queue.join()
+    def _spill(self, rows:list[dict]):
+        try:
+            with self._spill_lock:
+                self.spill.parent.mkdir(parents=True, exist_ok=True)
+                with self.spill.open("a") as f:
+                    for r in rows: f.write(json.dumps(r, default=str) + "\n")
+        except OSError as e: log.error("prediction log: %s rows lost, the spill file %s cannot be written: %s", len(rows), self.spill, e)
+
+    def _restore_spill(self):
+        "Write back rows an earlier log on this URL had to keep aside."
+        if not self.spill.exists(): return
+        taken = self.spill.with_suffix(f".restoring-{os.getpid()}")
+        try: self.spill.rename(taken)
+        except OSError: return                                  # another server took it
+        rows = [json.loads(l) for l in taken.read_text().splitlines() if l.strip()]
+        for r in rows:
+            for k in ("requested_at", "origin", "ds"): r[k] = pd.Timestamp(r[k]).to_pydatetime()
+        try:
+            with self.engine.begin() as conn: conn.execute(self.table.insert(), rows)
+            taken.unlink(); log.warning("prediction log: %s kept rows written back from %s", len(rows), self.spill)
+        except Exception as e:
+            self._spill(rows); taken.unlink()
+            log.warning("prediction log: kept rows not written back yet: %s", e)
+
+    def flush(self, timeout:float=60.0) -> bool:
+        "Wait until every queued row is written (or `timeout` seconds); returns whether the queue is empty."
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and self._thread is not None and self._thread.is_alive() and time.monotonic() < deadline: time.sleep(0.005)
+        return not self._queue.unfinished_tasks
 
     def close(self):
-        "Write what is queued and stop the writer."
-        if not self._thread.is_alive(): return
-        self._closing = True
-        self._queue.put(None); self._thread.join(); self.engine.dispose()
+        "Write what is queued (spill it if the database is gone), stop the writer, release the connections."
+        if self._closed: return
+        self._closed = True
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None); self._thread.join()
+        self.engine.dispose()
 
     def read(self, model_name:str|None=None, version:str|None=None) -> pd.DataFrame:
         "The logged forecasts (all, one registered model's, or one version's), oldest first."
@@ -157,6 +207,7 @@ class Deployed:
         "The origin and the forecast (yhat, lo_L, hi_L on the forecast dates)."
         model = self.model
         if history is not None and len(history):
+            history = on_clock(history, model.y_.index.tz)
             last, nxt = model.y_.index[-1], future_index(model.y_.index, 1)[0]
             new = history[history.index > last]
             if len(new) and new.index[0] != nxt:
@@ -173,6 +224,14 @@ class Deployed:
             raise ForecastNBError("the model produced non-finite values for this request", hint="check the history for extreme values", parameter="history")
         return model.y_.index[-1], fc
 
+def on_clock(history:pd.Series, tz) -> pd.Series:
+    "`history` on the model's clock: zoned dates converted to its zone; on a model without a zone, the dates' own wall-clock times."
+    idx = pd.DatetimeIndex([(t.tz_localize(tz) if t.tzinfo is None else t.tz_convert(tz)) if tz is not None else
+                            (t.tz_localize(None) if t.tzinfo is not None else t) for t in map(pd.Timestamp, history.index)])
+    if not idx.is_monotonic_increasing or not idx.is_unique:
+        raise ForecastNBError("history dates are not strictly increasing on the model's clock", hint="send each date once, in time order", parameter="history")
+    return pd.Series(history.to_numpy(dtype="float64"), index=idx)
+
 def load_deployed(name:str, # registered model name
                   version, # its version number
                   alias:str="production", # the alias it was found under (reported only)
@@ -181,13 +240,15 @@ def load_deployed(name:str, # registered model name
     import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+    import tempfile
     version = str(version)
-    try:
-        mv = MlflowClient(tracking_uri).get_model_version(name, version)
-        path = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", tracking_uri=tracking_uri)
-    except MlflowException as e:
-        raise RegistryError(f"registered model {name!r} version {version} cannot be loaded: {e.message}", hint="check the name, the version and the tracking URI", parameter="name") from e
-    pm = mlflow.pyfunc.load_model(path)
+    with tempfile.TemporaryDirectory(prefix="forecast-nb-serve-") as d:   # loaded into memory, then the download goes
+        try:
+            mv = MlflowClient(tracking_uri).get_model_version(name, version)
+            path = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", tracking_uri=tracking_uri, dst_path=d)
+        except MlflowException as e:
+            raise RegistryError(f"registered model {name!r} version {version} cannot be loaded: {e.message}", hint="check the name, the version and the tracking URI", parameter="name") from e
+        pm = mlflow.pyfunc.load_model(path)
     return Deployed(name, alias, version, mv.run_id, pm.unwrap_python_model().model, dict(pm.metadata.metadata or {}),
                     datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
@@ -199,15 +260,23 @@ class ModelSlot:
         self.name, self.alias, self.tracking_uri, self.poll_seconds = name, alias, tracking_uri, poll_seconds
         self.current:Deployed|None = None
         self.last_error:str|None = None
-        self._stop = threading.Event(); self._thread = None
+        self._stop, self._thread, self._failed = threading.Event(), None, {}    # version -> when to try loading it again
 
     def refresh(self) -> bool:
         "Load the version the alias points at if it is not the one served; returns whether the model was swapped."
         from mlflow import MlflowClient
-        version = alias_version(self.name, self.alias, MlflowClient(self.tracking_uri))
-        if version is None: raise RegistryError(f"registered model {self.name!r} has no {self.alias!r} alias", hint=f"promote a version: forecast-nb promote {self.name} VERSION", parameter="alias")
+        from mlflow.exceptions import MlflowException
+        try: version = str(MlflowClient(self.tracking_uri).get_model_version_by_alias(self.name, self.alias).version)
+        except MlflowException as e:
+            if e.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+                raise RegistryError(f"registered model {self.name!r} has no {self.alias!r} alias", hint=f"promote a version: forecast-nb promote {self.name} VERSION", parameter="alias") from e
+            raise RegistryError(f"the registry at {self.tracking_uri} does not answer: {e.message[:300]}", hint="check the tracking server", parameter="tracking_uri") from e
         if self.current is not None and self.current.version == version: return False
-        new = load_deployed(self.name, version, self.alias, self.tracking_uri)
+        if time.monotonic() < self._failed.get(version, 0): return False   # it failed to load a moment ago: not every poll
+        try: new = load_deployed(self.name, version, self.alias, self.tracking_uri)
+        except Exception:
+            self._failed[version] = time.monotonic() + max(60.0, 10 * self.poll_seconds)
+            raise
         old, self.current = self.current, new                        # the swap: one reference assignment
         log.warning("serving %s v%s (%s)", self.name, version, f"was v{old.version}" if old else "first load")
         return True
@@ -230,6 +299,7 @@ class ModelSlot:
     def stop(self):
         self._stop.set()
         if self._thread is not None: self._thread.join(timeout=10)
+        self._stop, self._thread = threading.Event(), None       # can start again (a second app lifespan)
 
 # %% ../nbs/13_serve.ipynb #f5d68d7a
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]    # a JSON number: not "5", not true, not NaN
@@ -252,10 +322,11 @@ class ForecastRequestBase(BaseModel):
     @classmethod
     def _in_order(cls, v):
         if v is None: return v
-        ts = [pd.Timestamp(k).tz_convert("UTC").tz_localize(None) if k.tzinfo else pd.Timestamp(k) for k in v]
+        ts = [pd.Timestamp(k) for k in v]                      # out of pandas' range: a ValueError, so a 422
+        if len({t.tzinfo is None for t in ts}) > 1: raise ValueError("history mixes dates with and without a time zone")
         for a, b in zip(ts, ts[1:]):
             if b <= a: raise ValueError(f"history dates must be strictly increasing: {b} comes after {a}")
-        return pd.Series(list(v.values()), index=pd.DatetimeIndex(ts), dtype="float64")
+        return pd.Series(list(v.values()), index=pd.Index(ts, dtype=object), dtype="float64")
 
 def request_model(max_horizon:int=100):
     "The request model with `horizon` bounded to 1..`max_horizon`."
@@ -288,8 +359,8 @@ def _auth(token:str|None):
 def _log_rows(dep:Deployed, rid:str, origin, fc:pd.DataFrame, history_rows:int) -> list[dict]:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     levels = [c[3:] for c in fc.columns if c.startswith("lo_")]
-    return [{"request_id": rid, "model_name": dep.name, "model_version": dep.version, "requested_at": now, "origin": origin.to_pydatetime(),
-             "step": i + 1, "ds": ds.to_pydatetime(), "yhat": float(row["yhat"]),
+    return [{"request_id": rid, "model_name": dep.name, "model_version": dep.version, "requested_at": now, "origin": naive(origin).to_pydatetime(),
+             "step": i + 1, "ds": naive(ds).to_pydatetime(), "yhat": float(row["yhat"]),
              "bounds": json.dumps({l: [float(row[f"lo_{l}"]), float(row[f"hi_{l}"])] for l in levels}) if levels else None, "history_rows": history_rows}
             for i, (ds, row) in enumerate(fc.iterrows())]
 
@@ -342,16 +413,16 @@ def create_app(name:str, # registered model to serve
     def health() -> dict:
         dep = slot.current
         return {"status": "ok", "model_loaded": dep is not None, "name": name, "alias": alias,
-                "version": dep.version if dep else None, "last_error": slot.last_error}
+                "version": dep.version if dep else None, "registry_ok": slot.last_error is None}    # the error itself only behind the token
 
     @app.get("/model", dependencies=auth, summary="the served version: run, data span, validation and test metrics")
-    def model_info() -> dict: return served().info()
+    def model_info() -> dict: return served().info() | {"registry_error": slot.last_error}
 
     def forecast(req):
         dep, rid = served(), uuid.uuid4().hex
         try: origin, fc = dep.forecast(req.horizon, req.level, req.history, req.features)
         except ForecastNBError: raise
-        except (ValueError, OverflowError, ArithmeticError) as e:   # e.g. dates past pandas' range: the request's fault, not a crash
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as e:   # e.g. dates past pandas' range: the request's fault, not a crash
             raise ForecastNBError(f"cannot forecast this request: {e}", hint="check the history's dates and values", parameter="history") from e
         if app.state.log is not None: app.state.log.append(_log_rows(dep, rid, origin, fc, 0 if req.history is None else len(req.history)))
         return JSONResponse(_response(dep, rid, origin, fc))

@@ -82,10 +82,17 @@ def test_a_volatility_jump_is_flagged_and_retraining_registers_a_new_version(dep
     retrain_run = client.get_run(t["run_id"])
     assert retrain_run.data.tags["data.source"].endswith("jump.csv") and retrain_run.data.tags["deploy.version"] == "2"
     assert "## Retraining" in Path(s["report"]).read_text()
+    check_run = client.get_run(s["run_id"])
+    assert check_run.data.tags["retrain.version"] == "2" and check_run.data.tags["monitor.status"] == "degraded+drift"
 
 def test_too_few_scored_forecasts_give_no_verdict(deployed, tmp_path):
+    from forecast_nb.errors import ConfigError
     from forecast_nb.monitor import check
+    from forecast_nb.serve import PredictionLog
     root = deployed["root"]
+    with pytest.raises(ConfigError, match="--log-url"):             # a mistyped log is an error, not "nothing to see"
+        check("ar", str(root / "train.csv"), tracking_uri=deployed["store"], log_url=f"sqlite:///{tmp_path}/typo.db")
+    PredictionLog(f"sqlite:///{tmp_path}/empty.db").close()          # a log nothing was served into yet
     rep = check("ar", str(root / "train.csv"), tracking_uri=deployed["store"], log_url=f"sqlite:///{tmp_path}/empty.db", experiment="monitoring-empty")
     assert rep.status == "not enough data" and not rep.flagged and rep.summary["n"] == 0 and len(rep.drift) == 0
     assert "has its actual yet" in Path(rep.report_path).read_text()
