@@ -66,7 +66,7 @@ def assess(errors:pd.DataFrame, # `live_errors`
     summary = {"n": n, "unjudged": int(by["n"].sum()) - n, "origins": len(origins), "live_mae": live, "expected_mae": exp,
                "ratio": live / exp if n and exp > 0 else float("nan"), "live_naive_mae": pooled("live_naive_mae"),
                "threshold": exp * (1 + tolerance), "enough": n >= min_samples}
-    summary["degraded"] = bool(summary["enough"] and live > summary["threshold"])
+    summary["degraded"] = bool(summary["enough"] and live > summary["threshold"] + 1e-12 * max(1.0, abs(exp)))   # a perfect backtest is not beaten by rounding
     return by, summary
 
 # %% ../nbs/14_monitor.ipynb #6ea8d8c6
@@ -167,8 +167,9 @@ class MonitorReport:
 
     def to_dict(self) -> dict:
         "The machine-readable summary (what `forecast-nb monitor --json` prints)."
+        nan_free = {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in self.summary.items()}   # valid JSON for jq
         return {"name": self.name, "version": self.version, "status": self.status, "degraded": self.degraded, "drifted": self.drifted,
-                "summary": self.summary, "drift": json.loads(self.drift.to_json(orient="index")), "run_id": self.run_id,
+                "summary": nan_free, "drift": json.loads(self.drift.to_json(orient="index")), "run_id": self.run_id,
                 "report": self.report_path, "retrain": self.retrain}
 
 # %% ../nbs/14_monitor.ipynb #c720d5a4
@@ -258,7 +259,7 @@ def _retrain(report:MonitorReport, cfg:TrainConfig|None, data:str, uri:str, fold
         client.set_tag(report.run_id, "retrain.error", f"{type(e).__name__}: {e}"[:5000]); raise
     report.retrain = res.to_dict()
     (folder / "report.md").write_text(report.markdown()); client.log_artifact(report.run_id, str(folder / "report.md"))
-    client.log_batch(report.run_id, tags=[RunTag("retrain.run_id", res.run_id), RunTag("retrain.version", str(res.logged.version)),
+    client.log_batch(report.run_id, tags=[RunTag("retrain.run_id", res.run_id), RunTag("retrain.version", res.logged.version or "not registered"),
                                           RunTag("retrain.promoted", str(res.logged.promoted).lower())])
 
 # %% ../nbs/14_monitor.ipynb #fc7b84e3

@@ -52,6 +52,9 @@ def naive(ts) -> pd.Timestamp:
     ts = pd.Timestamp(ts)
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
+def _first_line(e:BaseException) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0]
+
 def _sqlite_pragmas(dbapi_conn, _):
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL"); cur.execute("PRAGMA busy_timeout=10000"); cur.execute("PRAGMA synchronous=NORMAL")
@@ -69,7 +72,7 @@ class PredictionLog:
         from sqlalchemy.engine import make_url
         self.url, self.failures, self.max_pending, self._closed = url, 0, max_pending, False
         self.spill = Path(spill or Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / f"predictions-unsaved-{hashlib.sha256(url.encode()).hexdigest()[:8]}.jsonl")
-        self._spill_lock = threading.Lock()
+        self._lock = threading.Lock()                          # `append` and `close` never interleave
         try:
             u = make_url(db_url(url))
             if not writer and u.get_backend_name() == "sqlite" and not Path(u.database or "").exists():
@@ -84,7 +87,7 @@ class PredictionLog:
                     if attempt == 2: raise
                     time.sleep(0.2)
         except Exception as e:
-            raise ConfigError(f"the prediction log {url!r} cannot be opened: {type(e).__name__}: {str(e).splitlines()[0]}",
+            raise ConfigError(f"the prediction log {url!r} cannot be opened: {type(e).__name__}: {_first_line(e)}",
                               hint="pass the URL the API logs to (--log-url; a relative sqlite:/// path is from the current folder), e.g. sqlite:///predictions.db or postgresql://user@host/db",
                               parameter="log_url") from e
         self._queue, self._thread = queue.Queue(), None
@@ -94,8 +97,9 @@ class PredictionLog:
 
     def append(self, rows:list[dict]):
         "Queue the rows of one forecast (returns at once)."
-        if self._closed or self._thread is None or self._queue.qsize() >= self.max_pending: self._spill(rows)
-        else: self._queue.put(rows)
+        with self._lock:
+            if self._closed or self._thread is None or self._queue.qsize() >= self.max_pending: self._spill(rows)
+            else: self._queue.put(rows)
 
     def _writer(self):
         while True:
@@ -103,11 +107,13 @@ class PredictionLog:
             while True:
                 try: batch.append(self._queue.get_nowait())
                 except queue.Empty: break
-            try: self._write([b for b in batch if b is not None])
-            except Exception as e: log.error("prediction log writer: %s", e)        # never dies: the next batch is tried
+            forecasts = [b for b in batch if b is not None]
+            try: self._write(forecasts)
+            except BaseException as e:                          # never dies, never drops: what it could not write is kept aside
+                log.error("prediction log writer: %s", _first_line(e)); self._spill([r for f in forecasts for r in f])
             finally:
                 for _ in batch: self._queue.task_done()
-            if any(b is None for b in batch): return
+            if len(forecasts) < len(batch): return
 
     def _write(self, forecasts:list[list[dict]]):
         "Insert in one transaction; retry while the database is unreachable; spill the forecasts it refuses, or what is left at close."
@@ -121,38 +127,57 @@ class PredictionLog:
                 self.failures += 1
                 down = isinstance(e, (OperationalError, InterfaceError))   # unreachable, locked, or missing its table: worth waiting for
                 if down and not self._closed:
-                    log.warning("prediction log unreachable (%s rows waiting, retrying): %s", len(rows), str(e).splitlines()[0])
+                    log.warning("prediction log unreachable (%s rows waiting, retrying): %s", len(rows), _first_line(e))
                     time.sleep(wait); wait = min(wait * 2, 5.0)
                 elif len(forecasts) > 1 and not self._closed:
                     for f in forecasts: self._write([f])      # one at a time: only what the database refuses is kept aside
                     return
                 else:
-                    log.warning("prediction log: %s rows not written (%s): kept in %s", len(rows), str(e).splitlines()[0], self.spill)
+                    log.warning("prediction log: %s rows not written (%s): kept in %s", len(rows), _first_line(e), self.spill)
                     return self._spill(rows)
 
-    def _spill(self, rows:list[dict]):
+    def _spill(self, rows:list[dict], path:Path|None=None) -> bool:
+        "Append rows to the spill file, one `write` on an O_APPEND descriptor (processes sharing the file never interleave lines)."
+        path = path or self.spill
         try:
-            with self._spill_lock:
-                self.spill.parent.mkdir(parents=True, exist_ok=True)
-                with self.spill.open("a") as f:
-                    for r in rows: f.write(json.dumps(r, default=str) + "\n")
-        except OSError as e: log.error("prediction log: %s rows lost, the spill file %s cannot be written: %s", len(rows), self.spill, e)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try: os.write(fd, "".join(json.dumps(r, default=str) + "\n" for r in rows).encode())
+            finally: os.close(fd)
+            return True
+        except OSError as e:
+            log.error("prediction log: %s rows lost, %s cannot be written: %s", len(rows), path, e); return False
 
     def _restore_spill(self):
-        "Write back rows an earlier log on this URL had to keep aside."
-        if not self.spill.exists(): return
-        taken = self.spill.with_suffix(f".restoring-{os.getpid()}")
-        try: self.spill.rename(taken)
-        except OSError: return                                  # another server took it
-        rows = [json.loads(l) for l in taken.read_text().splitlines() if l.strip()]
-        for r in rows:
-            for k in ("requested_at", "origin", "ds"): r[k] = pd.Timestamp(r[k]).to_pydatetime()
-        try:
-            with self.engine.begin() as conn: conn.execute(self.table.insert(), rows)
-            taken.unlink(); log.warning("prediction log: %s kept rows written back from %s", len(rows), self.spill)
-        except Exception as e:
-            self._spill(rows); taken.unlink()
-            log.warning("prediction log: kept rows not written back yet: %s", e)
+        "Write back rows an earlier log on this URL kept aside; rows the database refuses again go to `<spill>.refused.jsonl` for a person."
+        from sqlalchemy.exc import InterfaceError, OperationalError
+        stale = [p for p in self.spill.parent.glob(self.spill.name + ".restoring-*") if time.time() - p.stat().st_mtime > 600]  # a restore that died
+        taken = self.spill.with_name(f"{self.spill.name}.restoring-{uuid.uuid4().hex[:8]}")
+        try: self.spill.rename(taken); stale.append(taken)
+        except OSError: pass                                    # nothing kept, or another server took it
+        for path in stale:
+            rows, bad = [], []
+            for line in path.read_text().splitlines():
+                try:
+                    r = json.loads(line)
+                    rows.append(r | {k: pd.Timestamp(r[k]).to_pydatetime() for k in ("requested_at", "origin", "ds")})
+                except (ValueError, KeyError, TypeError): bad.append(line)   # e.g. a line cut short by a kill
+            kept, refused = [], []
+            try:
+                if rows:
+                    with self.engine.begin() as conn: conn.execute(self.table.insert(), rows)
+            except (OperationalError, InterfaceError): kept = rows  # the database is down again: keep them all
+            except Exception:
+                for r in rows:                                  # one at a time: only what it refuses is set aside
+                    try:
+                        with self.engine.begin() as conn: conn.execute(self.table.insert(), [r])
+                    except Exception: refused.append(r)
+            ok = self._spill(kept) if kept else True
+            ok = ok and (self._spill(refused, self.spill.with_suffix(".refused.jsonl")) if refused else True)
+            if bad: ok = ok and self._spill([{"line": l} for l in bad], self.spill.with_suffix(".refused.jsonl"))
+            if ok: path.unlink()                                # only once every row is written or kept elsewhere
+            log.warning("prediction log: %s kept rows written back, %s kept again, %s refused (see %s)", len(rows) - len(kept) - len(refused),
+                        len(kept), len(refused) + len(bad), self.spill.with_suffix(".refused.jsonl"))
 
     def flush(self, timeout:float=60.0) -> bool:
         "Wait until every queued row is written (or `timeout` seconds); returns whether the queue is empty."
@@ -162,10 +187,11 @@ class PredictionLog:
 
     def close(self):
         "Write what is queued (spill it if the database is gone), stop the writer, release the connections."
-        if self._closed: return
-        self._closed = True
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None); self._thread.join()
+        with self._lock:
+            if self._closed: return
+            self._closed = True
+            if self._thread is not None: self._queue.put(None)
+        if self._thread is not None: self._thread.join()
         self.engine.dispose()
 
     def read(self, model_name:str|None=None, version:str|None=None) -> pd.DataFrame:
@@ -260,7 +286,7 @@ class ModelSlot:
         self.name, self.alias, self.tracking_uri, self.poll_seconds = name, alias, tracking_uri, poll_seconds
         self.current:Deployed|None = None
         self.last_error:str|None = None
-        self._stop, self._thread, self._failed = threading.Event(), None, {}    # version -> when to try loading it again
+        self._stop, self._thread, self._failed = threading.Event(), None, {}    # version -> (when to try again, tries, the error)
 
     def refresh(self) -> bool:
         "Load the version the alias points at if it is not the one served; returns whether the model was swapped."
@@ -272,10 +298,11 @@ class ModelSlot:
                 raise RegistryError(f"registered model {self.name!r} has no {self.alias!r} alias", hint=f"promote a version: forecast-nb promote {self.name} VERSION", parameter="alias") from e
             raise RegistryError(f"the registry at {self.tracking_uri} does not answer: {e.message[:300]}", hint="check the tracking server", parameter="tracking_uri") from e
         if self.current is not None and self.current.version == version: return False
-        if time.monotonic() < self._failed.get(version, 0): return False   # it failed to load a moment ago: not every poll
+        until, tries, error = self._failed.get(version, (0.0, 0, None))
+        if time.monotonic() < until: raise RegistryError(f"v{version} failed to load ({error}); next try in {until - time.monotonic():.0f} s", parameter="version")
         try: new = load_deployed(self.name, version, self.alias, self.tracking_uri)
-        except Exception:
-            self._failed[version] = time.monotonic() + max(60.0, 10 * self.poll_seconds)
+        except Exception as e:                               # tried again after 1, 2, 4 ... polls (at most 5 minutes)
+            self._failed[version] = (time.monotonic() + min(300.0, max(self.poll_seconds, 1.0) * 2 ** tries), tries + 1, f"{type(e).__name__}: {_first_line(e)}")
             raise
         old, self.current = self.current, new                        # the swap: one reference assignment
         log.warning("serving %s v%s (%s)", self.name, version, f"was v{old.version}" if old else "first load")
@@ -287,14 +314,14 @@ class ModelSlot:
             self.last_error = f"{type(e).__name__}: {e}"
             log.warning("registry check failed, still serving %s: %s", f"v{self.current.version}" if self.current else "nothing", self.last_error)
 
-    def _poll(self):
-        while not self._stop.wait(self.poll_seconds): self._check()
+    def _poll(self, stop:threading.Event):
+        while not stop.wait(self.poll_seconds): self._check()
 
     def start(self):
         "Load the model now, then poll in the background."
         self._check()
         if self.poll_seconds and self._thread is None:
-            self._thread = threading.Thread(target=self._poll, name="registry-poll", daemon=True); self._thread.start()
+            self._thread = threading.Thread(target=self._poll, args=(self._stop,), name="registry-poll", daemon=True); self._thread.start()
 
     def stop(self):
         self._stop.set()
