@@ -5,14 +5,14 @@
 # %% ../nbs/07_backtest.ipynb #c8c12b32
 from __future__ import annotations
 import copy, json, logging, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, SeriesTooShortError
 from .split import Window, walk_forward_windows
 from .features import FeatureSpec, build_features, design_matrix
 from .prep import exog_future
-from .metrics import evaluate, mae
+from .metrics import evaluate
 from .models import Forecaster, get_model
 
 # %% auto #0

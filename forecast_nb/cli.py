@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, json, sys
 import pandas as pd
 from .errors import ForecastNBError
-from .config import TrainConfig
+from .config import TrainConfig, default_tracking_uri, runs_dir
 
 # %% auto #0
 __all__ = ['DEMO', 'build_parser', 'main']
@@ -234,11 +234,10 @@ def _schedule(args) -> int:
 # %% ../nbs/15_cli.ipynb #3f583d4a
 def _batch(args) -> int:
     "forecast-nb batch: exit status 1 when any item failed."
-    import os
     from pathlib import Path
     from forecast_nb.batch import load_batch, run_batch
     items = load_batch(args.file)
-    folder = args.output or Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "batch" / Path(args.file).stem
+    folder = args.output or runs_dir("batch") / Path(args.file).stem
     table = run_batch(items, folder, jobs=args.jobs, scheduler=args.scheduler, progress=not args.json)
     if args.json: print(table.to_json(orient="records"))
     else:
@@ -262,8 +261,7 @@ def _train(args):
 # %% ../nbs/15_cli.ipynb #595a9568
 def _registry(args):
     "promote, rollback and log-pending."
-    import os
-    uri = args.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    uri = default_tracking_uri(args.tracking_uri)
     if args.command == "log-pending":
         from forecast_nb.pipeline import pending_dir, upload_pending
         done = upload_pending(tracking_uri=args.tracking_uri)

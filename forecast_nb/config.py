@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from .errors import ConfigError
 
 # %% auto #0
-__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'TrainConfig']
+__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'runs_dir', 'default_tracking_uri', 'TrainConfig']
 
 # %% ../nbs/00_config.ipynb #5bbd6d04
 def _fraction_or_count(name, v, allow_none=True):
@@ -37,6 +37,14 @@ def _whole(name, v, low):
 
 warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)   # ABCMeta.register, unused here
 
+def runs_dir(*parts:str) -> Path:
+    "Where runs keep their files: `_runs/` under the working folder, or $FORECAST_NB_RUNS; then `parts`."
+    return Path(os.environ.get("FORECAST_NB_RUNS", "_runs"), *parts)
+
+def default_tracking_uri(uri:str|None=None) -> str:
+    "The MLflow store: `uri`, else $MLFLOW_TRACKING_URI, else the embedded `sqlite:///mlflow.db`."
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+
 class TrainConfig(BaseModel):
     "Everything a training run needs to know, validated on creation."
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True)
@@ -61,7 +69,7 @@ class TrainConfig(BaseModel):
     tuning:str="none" # when the gate fails: none, grid, random, bayes or all (compared), then back to model selection
     n_trials:Any=20 # trials per tuning method and round
     max_tuning_rounds:Any=1 # tuning rounds at most
-    tracking_uri:str=Field(default_factory=lambda: os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")) # MLflow store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
+    tracking_uri:str=Field(default_factory=default_tracking_uri) # MLflow store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
     experiment:str="forecast-nb" # MLflow experiment name
     run_name:str|None=None # MLflow run name (default: derived from the data source)
     model_name:str|None=None # registered model name (default: derived from the data source and target)
@@ -117,6 +125,9 @@ class TrainConfig(BaseModel):
         return cls.from_dict(d)
 
     def to_dict(self) -> dict: return self.model_dump(mode="json")
+    def loader_options(self) -> dict:
+        "The keyword arguments of `data.load` this config sets (everything about reading the source but the source)."
+        return {k: getattr(self, k) for k in ("target", "date_col", "freq", "fill", "calendar", "table", "query")}
     def replace(self, **changes) -> TrainConfig: return type(self)(**(self.model_dump() | changes))
     def digest(self) -> str:
         "A hash of the config's content: equal configs, equal digests (batch runs skip what they have done)."

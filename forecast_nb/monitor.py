@@ -4,14 +4,14 @@
 
 # %% ../nbs/14_monitor.ipynb #0708a6f0
 from __future__ import annotations
-import json, os, tempfile, time
-from dataclasses import dataclass, field
+import json, time
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .config import TrainConfig
+from .config import TrainConfig, default_tracking_uri, runs_dir
 from .data import load
-from .errors import ConfigError, RegistryError
+from .errors import RegistryError
 from .registry import alias_version
 from .serve import PredictionLog
 
@@ -158,7 +158,7 @@ class MonitorReport:
                  f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}" if s["n"] else
                  f"- no forecast of v{self.version} in the prediction log has its actual yet (a verdict needs {self.min_samples} scored steps)",
                  *([f"- {s['unjudged']} scored steps lie past the backtest's horizon: shown, not judged"] if s.get("unjudged") else []),
-                 f"- drift: " + "; ".join(f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
+                 "- drift: " + "; ".join(f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
                                           for k, r in self.drift.iterrows()) if len(self.drift) else "- drift: not enough recent data",
                  "", "## By step", "", "```", self.by_step.round(4).to_string() if len(self.by_step) else "(none yet)", "```", "",
                  "## Drift", "", "```", self.drift.round(4).to_string() if len(self.drift) else "(none)", "```"]
@@ -175,7 +175,7 @@ class MonitorReport:
 # %% ../nbs/14_monitor.ipynb #c720d5a4
 def monitor_dir() -> Path:
     "Where reports go: `_runs/monitor/` (or under $FORECAST_NB_RUNS)."
-    return Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "monitor"
+    return runs_dir("monitor")
 
 def _deployed_info(name:str, alias:str, uri:str) -> tuple[str, str, dict]:
     "The version `alias` points at, its training run and its metadata (config, data span, metrics)."
@@ -225,11 +225,10 @@ def check(name:str, # registered model
           experiment:str="monitoring", # MLflow experiment of the checks
           retrain:bool=False) -> MonitorReport: # start the training workflow when the check flags
     "One monitoring check: live error against the backtest, input drift, logged to MLflow; retrain on request."
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    uri = default_tracking_uri(tracking_uri)
     version, run_id, meta = _deployed_info(name, alias, uri)
     cfg = TrainConfig.from_dict(meta["config"]) if meta.get("config") else None
-    opts = {} if cfg is None else dict(target=cfg.target, date_col=cfg.date_col, freq=cfg.freq, fill=cfg.fill, calendar=cfg.calendar, table=cfg.table, query=cfg.query)
-    df = load(data, **opts)
+    df = load(data, **({} if cfg is None else cfg.loader_options()))
     y = df[df.attrs["target"]]
     with PredictionLog(log_url, writer=False) as plog: errors = live_errors(plog.read(name, version), y)
     by_step, summary = assess(errors, expectation(backtest_forecasts(run_id, uri)), window, tolerance, min_samples)
@@ -267,13 +266,11 @@ def check_notebook(parameters:dict, # `check`'s arguments by name: name, data, t
                    output:str|Path|None=None, # the executed notebook (default: under _runs/notebooks/)
                    progress:bool=True) -> dict:
     "Run the monitor notebook; returns the check's summary (`MonitorReport.to_dict`) and the notebook's path."
-    import uuid
     from mlflow import MlflowClient
-    from forecast_nb.runner import notebooks_dir, run_workflow
-    output = Path(output or notebooks_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}-monitor.ipynb").resolve()
+    from forecast_nb.runner import executed_path, run_workflow
+    output = executed_path("monitor", output)
     summary_path = output.with_suffix(".json")
     run_workflow("monitor", parameters | {"summary_path": str(summary_path)}, output, progress)
     summary = json.loads(summary_path.read_text())
-    uri = parameters.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
-    MlflowClient(uri).log_artifact(summary["run_id"], str(output), "notebook")
+    MlflowClient(default_tracking_uri(parameters.get("tracking_uri"))).log_artifact(summary["run_id"], str(output), "notebook")
     return summary | {"notebook": str(output)}

@@ -4,11 +4,11 @@
 
 # %% ../nbs/11_pipeline.ipynb #601a1bb4
 from __future__ import annotations
-import json, os, re, shutil, time, uuid
+import json, re, shutil, time, uuid
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
-from .config import AUTO_CANDIDATES, TrainConfig
+from .config import AUTO_CANDIDATES, TrainConfig, runs_dir
 from .errors import ConfigError, TrackingUnavailableError
 from .data import load, summarize
 from .split import Split, chrono_split, plot_split
@@ -141,7 +141,6 @@ def _write_backtest(out:Path, part:str, trained:Trained) -> dict:
 
 def _write_tuning(out:Path, tuning:list) -> list[dict]:
     "Each tuning round's comparison table and plot as files; returns every trial as a record."
-    import optuna
     trials = []
     for r, name, res in tuning:
         out.mkdir(parents=True, exist_ok=True)
@@ -286,7 +285,7 @@ def _deploy(client, rid:str, folder:Path, man:dict, cfg:TrainConfig) -> Logged:
 
 def pending_dir() -> Path:
     "Where runs wait for a tracking server: `_runs/pending/` under the working folder (or under $FORECAST_NB_RUNS)."
-    return Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "pending"
+    return runs_dir("pending")
 
 def upload_pending(folder:Path|None=None, tracking_uri:str|None=None) -> list[Logged]:
     "Upload every pending bundle (oldest first); each one uploaded is removed, the rest stay."
@@ -346,7 +345,7 @@ def run_training(config:TrainConfig|dict|None=None, # the run's parameters (defa
     cfg = config if isinstance(config, TrainConfig) else TrainConfig(**(config or {}))
     cfg = cfg.replace(**overrides) if overrides else cfg
     t0 = time.perf_counter()
-    df = load(cfg.data, target=cfg.target, date_col=cfg.date_col, freq=cfg.freq, fill=cfg.fill, calendar=cfg.calendar, table=cfg.table, query=cfg.query)
+    df = load(cfg.data, **cfg.loader_options())
     split = chrono_split(df, val=cfg.val_size, test=cfg.test_size, gap=cfg.gap)
     feats = feature_step(cfg, df, split)
     folder = pending_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"

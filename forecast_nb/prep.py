@@ -4,13 +4,12 @@
 
 # %% ../nbs/04_prep.ipynb #aebe66bf
 from __future__ import annotations
-import logging
 from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, NotFittedError, SeriesTooShortError, FeatureError
 from .data import check_positive
-from .features import FeatureSpec, build_features, calendar_features, design_matrix
+from .features import FeatureSpec, build_features, calendar_features
 
 # %% auto #0
 __all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'future_index', 'exog_future']

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .errors import ConfigError, ForecastNBError, RegistryError
-from .models import LEVELS, Forecaster, load_model
-from .metrics import mae
+from .errors import ConfigError, RegistryError
+from .models import LEVELS, Forecaster
 
 # %% auto #0
 __all__ = ['forecast_request', 'condition', 'forecast_from', 'signature', 'log_forecaster', 'GateResult', 'Gate', 'alias_version',

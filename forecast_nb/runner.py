@@ -6,11 +6,11 @@
 from __future__ import annotations
 import json, os, time, uuid
 from pathlib import Path
-from .config import TrainConfig
+from .config import TrainConfig, runs_dir
 from .errors import ConfigError, WorkflowError
 
 # %% auto #0
-__all__ = ['workflow', 'notebook_parameters', 'parse_overrides', 'run_workflow', 'notebooks_dir', 'train']
+__all__ = ['workflow', 'notebook_parameters', 'parse_overrides', 'run_workflow', 'notebooks_dir', 'executed_path', 'train']
 
 # %% ../nbs/12_runner.ipynb #e2066a2a
 def workflow(name:str) -> Path:
@@ -57,7 +57,11 @@ def run_workflow(name:str, # workflow notebook: train, ...
 # %% ../nbs/12_runner.ipynb #db9e7a66
 def notebooks_dir() -> Path:
     "Where executed notebooks go: `_runs/notebooks/` (or under $FORECAST_NB_RUNS)."
-    return Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "notebooks"
+    return runs_dir("notebooks")
+
+def executed_path(name:str, output:str|Path|None=None) -> Path:
+    "Where workflow `name`'s executed notebook goes: `output`, else a new file under `notebooks_dir()`."
+    return Path(output or notebooks_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}-{name}.ipynb").resolve()
 
 def train(config:TrainConfig, # the run's config
           output:str|Path|None=None, # the executed notebook (default: under notebooks_dir())
@@ -65,7 +69,7 @@ def train(config:TrainConfig, # the run's config
     "Run the training notebook for `config`; returns its summary (run_id, status, model, metrics, baseline_metrics, gate_passed, model_version, promoted, notebook)."
     import mlflow
     from forecast_nb.tracking import experiment_id, mark_failed
-    output = Path(output or notebooks_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}-train.ipynb").resolve()
+    output = executed_path("train", output)
     summary_path = output.with_suffix(".json")
     try: run_workflow("train", config.to_dict() | {"summary_path": str(summary_path)}, output, progress)
     except WorkflowError as e:

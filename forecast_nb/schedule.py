@@ -4,9 +4,9 @@
 
 # %% ../nbs/12b_schedule.ipynb #0f6dde12
 from __future__ import annotations
-import datetime as dt, fcntl, json, os, re, time
+import datetime as dt, fcntl, json, re, time
 from pathlib import Path
-from .config import TrainConfig
+from .config import TrainConfig, runs_dir
 from .errors import ConfigError
 
 # %% auto #0
@@ -38,7 +38,7 @@ def next_fire(expr:str, timezone:str="UTC", after:dt.datetime|None=None) -> dt.d
 # %% ../nbs/12b_schedule.ipynb #986807a7
 def schedule_dir() -> Path:
     "Locks and firing logs: `_runs/schedule/` (or under $FORECAST_NB_RUNS)."
-    return Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / "schedule"
+    return runs_dir("schedule")
 
 def fire(config:TrainConfig, run=None) -> dict:
     "One firing: under the job's lock, run training (`run(config)`, default the papermill notebook) and log how it ended."

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
+from .config import default_tracking_uri, runs_dir
 from .data import db_url
 from .errors import ConfigError, ForecastNBError, RegistryError
 from .models import LEVELS, Forecaster
@@ -71,7 +72,7 @@ class PredictionLog:
         from sqlalchemy import MetaData, create_engine, event, inspect
         from sqlalchemy.engine import make_url
         self.url, self.failures, self.max_pending, self._closed = url, 0, max_pending, False
-        self.spill = Path(spill or Path(os.environ.get("FORECAST_NB_RUNS", "_runs")) / f"predictions-unsaved-{hashlib.sha256(url.encode()).hexdigest()[:8]}.jsonl")
+        self.spill = Path(spill or runs_dir() / f"predictions-unsaved-{hashlib.sha256(url.encode()).hexdigest()[:8]}.jsonl")
         self._lock = threading.Lock()                          # `append` and `close` never interleave
         try:
             u = make_url(db_url(url))
@@ -233,17 +234,12 @@ class Deployed:
         "The origin and the forecast (yhat, lo_L, hi_L on the forecast dates)."
         model = self.model
         if history is not None and len(history):
-            history = on_clock(history, model.y_.index.tz)
-            last, nxt = model.y_.index[-1], future_index(model.y_.index, 1)[0]
-            new = history[history.index > last]
-            if len(new) and new.index[0] != nxt:
-                raise ForecastNBError(f"history must continue the model's series: its first new date is {new.index[0]:%Y-%m-%d}, but the model's last observation is {last:%Y-%m-%d}",
-                                      hint=f"send the observations from {nxt:%Y-%m-%d} on, one per {model.y_.index.freqstr} step", parameter="history")
-            model = condition(model, history)
+            model = condition(model, on_clock(history, model.y_.index.tz))   # a gap is the model's GapError: where to start from
         X = None
         if features:
-            X = pd.DataFrame(features, index=future_index(model.y_.index, horizon)) if all(len(v) == horizon for v in features.values()) else None
-            if X is None: raise ForecastNBError(f"each feature needs {horizon} values (one per forecast date)", hint="send a list of horizon values per column", parameter="features")
+            if any(len(v) != horizon for v in features.values()):
+                raise ForecastNBError(f"each feature needs {horizon} values (one per forecast date)", hint="send a list of horizon values per column", parameter="features")
+            X = pd.DataFrame(features, index=future_index(model.y_.index, horizon))
             X.attrs = {"feature_types": dict(getattr(model, "x_types_", None) or {c: "known" for c in X}), "shift": getattr(model, "x_shift_", None)}
         fc = model.predict(int(horizon), X, tuple(level))
         if not np.isfinite(fc.to_numpy()).all():
@@ -406,7 +402,7 @@ def create_app(name:str, # registered model to serve
                poll_seconds:float=30.0) -> FastAPI: # how often the registry is checked for a moved alias
     "The forecasting API for `models:/NAME@ALIAS`."
     from fastapi.openapi.docs import get_swagger_ui_html
-    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    tracking_uri = default_tracking_uri(tracking_uri)
     slot, Request_ = ModelSlot(name, alias, tracking_uri, poll_seconds), request_model(max_horizon)
 
     @asynccontextmanager
@@ -486,7 +482,7 @@ def serve(name:str, alias:str="production", host:str="127.0.0.1", port:int=8000,
     from mlflow.exceptions import MlflowException
     token = token or os.environ.get("FORECAST_NB_TOKEN") or None
     check_bind(host, token, insecure)
-    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    tracking_uri = default_tracking_uri(tracking_uri)
     try: MlflowClient(tracking_uri).get_registered_model(name)
     except MlflowException as e: raise RegistryError(f"no registered model {name!r} in {tracking_uri}", hint="train and register one first (forecast-nb run), or check --tracking-uri", parameter="name") from e
     uvicorn.run(create_app(name, alias, tracking_uri, log_url, token, max_horizon, poll_seconds), host=host, port=port,

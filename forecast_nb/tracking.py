@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_tracking.ipynb #662d6423
 from __future__ import annotations
-import json, tempfile, time, traceback
+import json, time, traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,7 +120,6 @@ class TrialLogger:
 def tune_tracked(model:str, data, tracking_uri:str="sqlite:///mlflow.db", experiment:str="forecast-nb-tuning",
                  run_name:str|None=None, **tune_kwargs):
     "`tuning.tune` inside an MLflow parent run: nested runs per trial; the comparison table, plot and best parameters on the parent."
-    import mlflow
     from mlflow import MlflowClient
     from forecast_nb.tuning import tune
     client = MlflowClient(tracking_uri)

@@ -11,26 +11,15 @@ BIN = Path(sys.executable).parent
 ENV = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
 N, LIVE = 500, 60
 
-def process(n:int, seed:int, vol_from:int|None=None, vol:float=1.0) -> pd.Series:
-    "A mean-reverting series (AR(1) around 100) on business days; from `vol_from` on, shocks `vol` times larger."
-    rng = np.random.default_rng(seed)
-    shocks = rng.normal(size=n)
-    if vol_from is not None: shocks[vol_from:] *= vol
-    e = np.zeros(n)
-    for t in range(1, n): e[t] = 0.5 * e[t - 1] + shocks[t]
-    return pd.Series(100 + e, index=pd.bdate_range("2022-01-03", periods=n), name="value").rename_axis("date")
-
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
+def deployed(runs_env, ar1_series):
     "v1 trained on the first N rows and in production; then LIVE days of forecasts served for each version of what happened next."
     from fastapi.testclient import TestClient
     from forecast_nb.pipeline import run_training
     from forecast_nb.serve import create_app
-    root = tmp_path_factory.mktemp("monitor")
-    before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FORECAST_NB_RUNS")}   # set here and by run_training: restored afterwards
-    os.environ["FORECAST_NB_RUNS"] = str(root / "runs")
+    root = runs_env
     store = f"sqlite:///{root}/mlflow.db"
-    worlds = {"same": process(N + LIVE, 1), "jump": process(N + LIVE, 1, vol_from=N, vol=4.0)}
+    worlds = {"same": ar1_series(N + LIVE, 1), "jump": ar1_series(N + LIVE, 1, vol_from=N, vol=4.0)}
     assert worlds["same"].iloc[:N].equals(worlds["jump"].iloc[:N])
     worlds["same"].iloc[:N].to_csv(root / "train.csv")
     v1 = run_training(data=str(root / "train.csv"), calendar=None, model="arima", model_params={"order": [1, 0, 0], "trend": "c"},
@@ -42,12 +31,7 @@ def deployed(tmp_path_factory):
             for t in range(N, N + LIVE):
                 r = client.post("/forecast", json={"horizon": 5, "history": {str(d.date()): float(v) for d, v in y.iloc[N:t + 1].items()}})
                 assert r.status_code == 200, r.text
-    yield {"root": root, "store": store, "v1": v1}
-    import mlflow
-    mlflow.set_tracking_uri(before["MLFLOW_TRACKING_URI"])
-    for k, v in before.items():
-        if v is None: os.environ.pop(k, None)
-        else: os.environ[k] = v
+    return {"root": root, "store": store, "v1": v1}
 
 def test_unchanged_data_flags_nothing_through_the_monitor_notebook(deployed, tmp_path):
     from mlflow import MlflowClient

@@ -25,30 +25,21 @@ def call(url:str, path:str, body=None, headers=None, raw:bytes|None=None):
         with urllib.request.urlopen(req, timeout=30) as r: return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e: return e.code, json.loads(e.read() or b"null")
 
-def series(n=400, seed=0) -> pd.Series:
-    rng = np.random.default_rng(seed)
-    e = np.zeros(n)
-    for t in range(1, n): e[t] = 0.5 * e[t - 1] + rng.normal()
-    return pd.Series(100 + e, index=pd.bdate_range("2023-01-02", periods=n), name="value").rename_axis("date")
-
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
+def api(runs_env, ar1_series):
     "A model with two registered versions (v1 in production), served by `forecast-nb serve` on 127.0.0.1."
     from forecast_nb.pipeline import run_training
-    root = tmp_path_factory.mktemp("serve")
-    before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FORECAST_NB_RUNS")}   # set here and by run_training: restored afterwards
-    os.environ["FORECAST_NB_RUNS"] = str(root / "runs")
+    root, y = runs_env, ar1_series(400)
     store, data = f"sqlite:///{root}/mlflow.db", root / "series.csv"
-    series().to_csv(data)
+    y.to_csv(data)
     common = dict(data=str(data), calendar=None, horizon=5, tracking_uri=store, model_name="demo", gate=None)
     v1 = run_training(model="arima", model_params={"order": [1, 0, 0], "trend": "c"}, **common)
     v2 = run_training(model="arima", model_params={"order": [2, 0, 0], "trend": "c"}, promote=False, **common)
     assert (v1.logged.version, v1.logged.promoted, v2.logged.version, v2.logged.promoted) == ("1", True, "2", False)
     proc, url = start(root, store)
-    try: yield {"url": url, "store": store, "root": root, "y": series(), "v1": v1}
+    try: yield {"url": url, "store": store, "root": root, "y": y, "v1": v1}
     finally:
         proc.terminate(); proc.wait(30)
-        _restore(before)
 
 def start(root:Path, store:str, tries:int=3):
     "`forecast-nb serve` on a free port (another port if one was taken meanwhile), once it has loaded the model."
@@ -67,13 +58,6 @@ def start(root:Path, store:str, tries:int=3):
         proc.terminate(); proc.wait(30)
         if "address already in use" not in (root / "serve.log").read_text(): break
     pytest.fail(f"the API did not start: {(root / 'serve.log').read_text()[-2000:]}")
-
-def _restore(before):
-    import mlflow
-    mlflow.set_tracking_uri(before["MLFLOW_TRACKING_URI"])
-    for k, v in before.items():
-        if v is None: os.environ.pop(k, None)
-        else: os.environ[k] = v
 
 def test_health_is_open_everything_else_wants_the_token(api):
     u = api["url"]

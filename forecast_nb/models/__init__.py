@@ -197,7 +197,7 @@ def _update(self, y_new, X_new=None) -> Forecaster:
     if len(y_new) == 0: return self
     expected = future_index(self.y_.index, len(y_new))
     if not (pd.DatetimeIndex(y_new.index) == expected).all():
-        raise GapError(f"new observations start at {format_dates(y_new.index[:1])}, but the series continues at {format_dates(expected[:1])}", hint="pass the rows right after the last one seen, in order", rows=[expected[0]])
+        raise GapError(f"new observations start at {format_dates(y_new.index[:1])}, but the series continues at {format_dates(expected[:1])}", hint=f"send the observations from {format_dates(expected[:1])} on, in order, none left out", rows=[expected[0]])
     y_new = pd.Series(y_new.to_numpy(dtype="float64"), index=expected, name=self.y_.name)
     if not np.isfinite(y_new.to_numpy()).all(): raise MissingValueError("new observations contain NaN or inf", hint="clean them first", column=self.y_.name)
     y_new = self._to_model_scale(y_new)

@@ -8,7 +8,7 @@ import logging, time, warnings
 from collections import Counter
 import numpy as np
 import pandas as pd
-from ..errors import ConfigError, SeriesTooShortError
+from ..errors import ConfigError
 from . import Forecaster, normal_bands
 
 # %% auto #0
