@@ -10,7 +10,8 @@ import pandas as pd
 from .errors import ConfigError, SplitError, SeriesTooShortError
 
 # %% auto #0
-__all__ = ['Split', 'chrono_split', 'plot_split', 'Window', 'walk_forward_windows', 'plot_windows']
+__all__ = ['Split', 'chrono_split', 'plot_split', 'Window', 'walk_forward_windows', 'plot_windows', 'full_windows',
+           'check_horizon']
 
 # %% ../nbs/02_split.ipynb #d4d6c4a2
 def _part_size(n:int, spec, name:str, index:pd.DatetimeIndex) -> int:
@@ -142,3 +143,38 @@ def plot_windows(windows, n:int|None=None, ax=None):
     ax.invert_yaxis(); ax.set_xlim(0, n or max(w.test.stop for w in windows))
     ax.set_xlabel("row"); ax.set_ylabel("window"); ax.set_title("walk-forward windows: train (blue), test (orange)")
     return ax
+
+# %% ../nbs/02_split.ipynb #ee771ec9
+def full_windows(rows:int, horizon:int, step:int|None=None) -> int:
+    "Walk-forward windows of `horizon` full steps in `rows` rows, origins `step` apart (default: `horizon`)."
+    return 0 if rows < horizon else (rows - horizon) // (step or horizon) + 1
+
+def check_horizon(split:Split, # the chronological split the horizon is scored on
+                  horizon:int, # steps ahead per forecast
+                  step:int|None=None, # rows between origins (default: horizon)
+                  min_windows:int=1, # full windows each non-empty validation / test part must hold
+                 ) -> dict[str, int]:
+    "Refuse a `horizon` a non-empty val or test part cannot score in `min_windows` full windows; else windows per part."
+    for name, v in (("horizon", horizon), ("step", horizon if step is None else step), ("min_windows", min_windows)):
+        _positive_int(name, v)
+    rows = {k: len(p) for k, p in split.parts.items()}
+    windows = {k: full_windows(rows[k], horizon, step) for k in ("val", "test") if rows[k]}
+    short = [k for k, w in windows.items() if w < min_windows]
+    if short: raise _horizon_error(rows, short, horizon, step, min_windows)
+    return windows
+
+# %% ../nbs/02_split.ipynb #684175b5
+def _horizon_error(rows:dict, short:list, horizon:int, step:int|None, min_windows:int) -> SplitError:
+    "The error for a horizon too long for the `short` parts: their rows, the rows needed, the horizon that fits."
+    step = step or horizon
+    need = horizon + (min_windows - 1) * step
+    what = (f"one full window of {horizon} steps needs" if min_windows == 1
+            else f"{min_windows} full windows of {horizon} steps, origins {step} apart, need")
+    fits = min(rows[k] for k in short) - (min_windows - 1) * step
+    if step == horizon: fits = min(rows[k] for k in short) // min_windows    # the step moves with the horizon
+    parts = " and ".join(f"the {k} part has {rows[k]} rows" for k in short)
+    sizes = ", ".join(f"{k} {r}" for k, r in rows.items())
+    return SplitError(f"horizon={horizon} cannot be scored: {parts}, but {what} {need} rows (parts: {sizes})",
+                      hint=(f"use horizon <= {fits}, or " if fits >= 1 else "") + f"make {' and '.join(short)} "
+                           f"at least {need} rows (e.g. " + ", ".join(f"{k}={need}" for k in short) + ") on a longer series",
+                      parameter="horizon", rows=rows)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from forecast_nb import errors as E
-from forecast_nb.split import chrono_split, walk_forward_windows
+from forecast_nb.split import chrono_split, walk_forward_windows, check_horizon, full_windows
 
 params = st.fixed_dictionaries({
     "initial": st.integers(1, 60), "horizon": st.integers(1, 15), "step": st.none() | st.integers(1, 20),
@@ -80,3 +80,36 @@ def test_split_by_date_and_errors():
         chrono_split(df, val=50, test=50)
     with pytest.raises(E.SplitError, match="not sorted"):
         chrono_split(df.iloc[::-1])
+
+def test_horizon_longer_than_the_parts_is_refused():
+    "Issue 14, item 11: 300 rows, horizon 500 was scored from one origin on 45 rows and the run logged."
+    df = pd.DataFrame({"y": np.arange(300.0)}, index=pd.bdate_range("2020-01-01", periods=300))
+    sp = chrono_split(df)
+    with pytest.raises(E.SplitError) as info: check_horizon(sp, 500)
+    msg = str(info.value)
+    assert "horizon=500 cannot be scored: the val part has 45 rows and the test part has 45 rows" in msg
+    assert "needs 500 rows (parts: train 210, val 45, test 45)" in msg and "use horizon <= 45" in msg, msg
+    assert info.value.context["parameter"] == "horizon" and info.value.context["rows"] == {"train": 210, "val": 45, "test": 45}
+    assert check_horizon(sp, 45) == {"val": 1, "test": 1}
+    with pytest.raises(E.SplitError, match="the test part has 20 rows, but one full window of 21 steps needs 21"):
+        check_horizon(chrono_split(df, val=None, test=20), 21)
+    with pytest.raises(E.ConfigError, match="horizon=0"): check_horizon(sp, 0)
+
+@settings(max_examples=200, deadline=None)
+@given(frames, sizes, sizes, st.integers(1, 30), st.none() | st.integers(1, 10), st.integers(1, 3))
+def test_check_horizon_agrees_with_the_windows_the_backtest_runs(df, val, test, horizon, step, min_windows):
+    "A part passes iff walk-forward over it (origins `step` apart from its start) has `min_windows` full windows."
+    try: sp = chrono_split(df, val=val, test=test)
+    except E.SeriesTooShortError: return
+    counts = {}
+    for name, part in (("val", sp.val), ("test", sp.test)):
+        if not len(part): continue
+        start = df.index.get_loc(part.index[0]); end = start + len(part)
+        try: counts[name] = len(list(walk_forward_windows(end, start, horizon, step=step, partial=False)))
+        except E.SeriesTooShortError: counts[name] = 0
+        assert counts[name] == full_windows(len(part), horizon, step)
+    if all(c >= min_windows for c in counts.values()):
+        assert check_horizon(sp, horizon, step, min_windows) == counts
+    else:
+        with pytest.raises(E.SplitError, match=f"horizon={horizon} cannot be scored"):
+            check_horizon(sp, horizon, step, min_windows)
