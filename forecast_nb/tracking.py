@@ -4,15 +4,15 @@
 
 # %% ../nbs/09_tracking.ipynb #662d6423
 from __future__ import annotations
-import json, time, traceback
+import hashlib, json, os, threading, time, traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from .errors import TrackingUnavailableError
+from .errors import TrackingUnavailableError, redact
 
 # %% auto #0
-__all__ = ['artifact_root', 'experiment_id', 'data_tags', 'code_tags', 'flat_params', 'ended', 'mark_failed', 'probe',
-           'TrialLogger', 'tune_tracked']
+__all__ = ['HTTP_LIMITS', 'artifact_root', 'experiment_id', 'store_lock', 'mlflow_client', 'fluent', 'data_tags', 'code_tags',
+           'flat_params', 'ended', 'mark_failed', 'probe', 'TrialLogger', 'tune_tracked']
 
 # %% ../nbs/09_tracking.ipynb #fcdefcc0
 def artifact_root(tracking_uri:str) -> str|None:
@@ -22,21 +22,65 @@ def artifact_root(tracking_uri:str) -> str|None:
 
 def experiment_id(name:str, tracking_uri:str) -> str:
     "The id of experiment `name` in the store at `tracking_uri`, created if missing."
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
-    client = MlflowClient(tracking_uri)
-    exp = client.get_experiment_by_name(name)
+    c = mlflow_client(tracking_uri)
+    exp = c.get_experiment_by_name(name)
     if exp: return exp.experiment_id
-    try: return client.create_experiment(name, artifact_location=artifact_root(tracking_uri))
+    try: return c.create_experiment(name, artifact_location=artifact_root(tracking_uri))
     except MlflowException:                                  # another process made it first
-        return client.get_experiment_by_name(name).experiment_id
+        return c.get_experiment_by_name(name).experiment_id
+
+# %% ../nbs/09_tracking.ipynb #2c1cb481
+HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+_ready:set[str] = set()        # embedded stores this process has created or seen
+
+@contextmanager
+def store_lock(tracking_uri:str):
+    "An exclusive lock shared by every process on this machine, one per store."
+    import fcntl, hashlib, tempfile
+    where = tracking_uri
+    if where.startswith("sqlite:///"): where = str(Path(where.removeprefix("sqlite:///")).expanduser().resolve())
+    path = Path(tempfile.gettempdir()) / f"forecast-nb-store-{hashlib.sha256(where.encode()).hexdigest()[:16]}.lock"
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+def mlflow_client(tracking_uri:str):
+    "An `MlflowClient` bound to `tracking_uri`: an embedded store is created once under a lock; HTTP calls are bounded."
+    from mlflow import MlflowClient
+    for k, v in HTTP_LIMITS.items(): os.environ.setdefault(k, v)
+    c = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    if tracking_uri.startswith("sqlite:///") and tracking_uri not in _ready:
+        Path(tracking_uri.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        with store_lock(tracking_uri):                   # MLflow migrates a new database's schema on first use
+            c.search_experiments(max_results=1); c.search_registered_models(max_results=1)
+        _ready.add(tracking_uri)
+    return c
+
+_FLUENT = threading.Lock()
+
+@contextmanager
+def fluent(tracking_uri:str):
+    "MLflow's fluent API on `tracking_uri` for the block; the process-wide URI (and $MLFLOW_TRACKING_URI) put back after."
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+    mlflow_client(tracking_uri)                                 # the store exists, the HTTP calls are bounded
+    with _FLUENT:
+        env, own = os.environ.get("MLFLOW_TRACKING_URI"), utils._tracking_uri
+        mlflow.set_tracking_uri(tracking_uri)
+        try: yield
+        finally:
+            mlflow.set_tracking_uri(own)
+            if env is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else: os.environ["MLFLOW_TRACKING_URI"] = env
 
 # %% ../nbs/09_tracking.ipynb #b2506769
 def data_tags(df, source:str) -> dict:
     "What exactly was used: the source, a content hash of the data, its rows and date span."
     import hashlib, pandas as pd
     digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()).hexdigest()
-    return {"data.source": source, "data.sha256": digest, "data.rows": str(len(df)), "data.start": str(df.index[0]), "data.end": str(df.index[-1])}
+    return {"data.source": redact(source), "data.sha256": digest, "data.rows": str(len(df)), "data.start": str(df.index[0]), "data.end": str(df.index[-1])}
 
 def code_tags() -> dict:
     "The code and the machine: git commit and dirty flag (when run from a checkout), package versions, host."
@@ -54,11 +98,11 @@ def code_tags() -> dict:
     return tags
 
 def flat_params(d:dict, prefix:str="") -> dict:
-    "Nested values as flat MLflow params: {'model_params': {'order': [1, 1, 1]}} -> {'model_params.order': '[1, 1, 1]'}."
+    "Nested values as flat MLflow params (passwords masked): {'model_params': {'order': [1, 1, 1]}} -> {'model_params.order': '[1, 1, 1]'}."
     out = {}
     for k, v in d.items():
         if isinstance(v, dict) and v: out |= flat_params(v, f"{prefix}{k}.")
-        else: out[f"{prefix}{k}"] = (v if isinstance(v, str) else json.dumps(v, default=str))[:6000]
+        else: out[f"{prefix}{k}"] = redact(v if isinstance(v, str) else json.dumps(v, default=str))[:6000]
     return out
 
 @contextmanager
@@ -73,19 +117,24 @@ def ended(client, run_id:str):
 def mark_failed(client, run_id:str, error:BaseException):
     "End run `run_id` FAILED: the error as a tag, its traceback as `error.txt`."
     try:
-        client.set_tag(run_id, "error", f"{type(error).__name__}: {error}"[:5000])
-        client.log_text(run_id, "".join(traceback.format_exception(error)), "error.txt")
+        client.set_tag(run_id, "error", redact(f"{type(error).__name__}: {error}")[:5000])
+        client.log_text(run_id, redact("".join(traceback.format_exception(error))), "error.txt")
     finally: client.set_terminated(run_id, "FAILED")
 
 def probe(tracking_uri:str, tries:int=3, wait:float=1.0) -> None:
     "Fail fast, naming the URI, when a tracking server does not answer (`tries` attempts, `wait` seconds apart)."
     if not tracking_uri.startswith(("http://", "https://")): return
-    import urllib.request, urllib.error
+    import base64, urllib.error, urllib.parse, urllib.request
+    u = urllib.parse.urlsplit(tracking_uri)
+    req = urllib.request.Request(urllib.parse.urlunsplit((u.scheme, u.netloc.rpartition("@")[2], u.path.rstrip("/") + "/health", "", "")))
+    if u.username is not None:                           # user:password@ in the URI: HTTP basic auth, as MLflow's client sends it
+        user, pw = urllib.parse.unquote(u.username), urllib.parse.unquote(u.password or "")
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode())
     for i in range(tries):
         try:
-            with urllib.request.urlopen(tracking_uri.rstrip("/") + "/health", timeout=5) as r:
+            with urllib.request.urlopen(req, timeout=5) as r:
                 if r.status == 200: return
-        except (urllib.error.URLError, OSError, TimeoutError) as e: err = e
+        except (urllib.error.URLError, OSError, TimeoutError, ValueError) as e: err = e
         if i < tries - 1: time.sleep(wait)
     raise TrackingUnavailableError(f"the MLflow tracking server at {tracking_uri} does not answer ({err})",
                                    hint="start it, or check the URI; results are kept on disk and `forecast-nb log-pending` uploads them later", uri=tracking_uri)
@@ -103,33 +152,62 @@ class TrialLogger:
     def for_method(self, method:str) -> TrialLogger: return replace(self, method=method)
 
     def __call__(self, study, trial):
-        from mlflow import MlflowClient
         from mlflow.entities import Metric, Param, RunTag
-        client = MlflowClient(self.tracking_uri)
-        run = client.create_run(self.experiment_id, run_name=f"{self.method}-{trial.number}",
-                                tags={"mlflow.parentRunId": self.parent_run_id, "tuning.method": self.method, "trial.state": trial.state.name})
+        c = mlflow_client(self.tracking_uri)
+        run = c.create_run(self.experiment_id, run_name=f"{self.method}-{trial.number}",
+                           tags={"mlflow.parentRunId": self.parent_run_id, "tuning.method": self.method, "trial.state": trial.state.name})
         now = int(time.time() * 1000)
         metrics = [Metric(self.metric, float(trial.value), now, 0)] if trial.value is not None else []
         if trial.duration is not None: metrics.append(Metric("trial_seconds", trial.duration.total_seconds(), now, 0))
         params = [Param(k, str(v)[:500]) for k, v in trial.params.items()] + [Param("trial_number", str(trial.number))]
         tags = [RunTag("fail_reason", trial.user_attrs["fail_reason"][:5000])] if "fail_reason" in trial.user_attrs else []
-        client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=tags)
-        client.set_terminated(run.info.run_id, status="FINISHED" if trial.state.name in ("COMPLETE", "PRUNED") else "FAILED")
+        c.log_batch(run.info.run_id, metrics=metrics, params=params, tags=tags)
+        c.set_terminated(run.info.run_id, status="FINISHED" if trial.state.name in ("COMPLETE", "PRUNED") else "FAILED")
+
+    def logged(self) -> set[tuple[str, int]]:
+        "(method, trial number) of every trial run under the parent."
+        runs = mlflow_client(self.tracking_uri).search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{self.parent_run_id}'", max_results=10_000)
+        return {(r.data.tags.get("tuning.method", ""), int(r.data.params["trial_number"])) for r in runs if "trial_number" in r.data.params}
+
+    def backfill(self, studies:dict):
+        "Log the finished trials of `studies` (method -> study) that have no run yet: a process killed between a trial and its run."
+        from forecast_nb.tuning import spends_budget
+        have = self.logged()
+        for m, st in studies.items():
+            for t in st.get_trials(deepcopy=False):
+                if spends_budget(t) and (m, t.number) not in have: self.for_method(m)(st, t)
 
 # %% ../nbs/09_tracking.ipynb #70951d59
-def tune_tracked(model:str, data, tracking_uri:str="sqlite:///mlflow.db", experiment:str="forecast-nb-tuning",
+def _resume_key(model:str, kw:dict) -> str:
+    "What names one tuning request across restarts: the model, the method, and the study's name and storage."
+    from forecast_nb.tuning import default_storage
+    storage = str(kw.get("storage") or default_storage())
+    if storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):        # a relative file: where it really is
+        storage = "sqlite:///" + str(Path(storage.removeprefix("sqlite:///")).resolve())
+    return hashlib.sha256(json.dumps([model, kw.get("method", "bayes"), kw.get("study_name") or model, storage]).encode()).hexdigest()[:16]
+
+def _parent_run(c, exp:str, key:str, name:str) -> str:
+    "The tuning request's parent run: the one a killed or failed process left unfinished, or a new one."
+    runs = c.search_runs([exp], f"tags.`tuning.resume_key` = '{key}'", max_results=1, order_by=["attributes.start_time DESC"])
+    if runs and runs[0].info.status != "FINISHED":
+        rid = runs[0].info.run_id
+        c.update_run(rid, status="RUNNING"); c.set_tag(rid, "tuning.resumed", str(int(runs[0].data.tags.get("tuning.resumed", 0)) + 1))
+        return rid
+    return c.create_run(exp, run_name=name, tags={"workflow.stage": "tuning", "tuning.resume_key": key}).info.run_id
+
+def tune_tracked(model:str, data, tracking_uri:str|None=None, experiment:str="forecast-nb-tuning",
                  run_name:str|None=None, **tune_kwargs):
-    "`tuning.tune` inside an MLflow parent run: nested runs per trial; the comparison table, plot and best parameters on the parent."
-    from mlflow import MlflowClient
+    "`tuning.tune` inside an MLflow parent run (the same one when a killed study resumes): a nested run per trial, each once."
+    from forecast_nb.config import default_tracking_uri
     from forecast_nb.tuning import tune
-    client = MlflowClient(tracking_uri)
-    exp = experiment_id(experiment, tracking_uri)
-    parent = client.create_run(exp, run_name=run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}", tags={"workflow.stage": "tuning"})
-    rid = parent.info.run_id
-    with ended(client, rid):
+    tracking_uri = default_tracking_uri(tracking_uri)
+    c, exp = mlflow_client(tracking_uri), experiment_id(experiment, tracking_uri)
+    rid = _parent_run(c, exp, _resume_key(model, tune_kwargs), run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}")
+    with ended(c, rid):
         logger = TrialLogger(tracking_uri, exp, rid, tune_kwargs.get("metric", "mae"))
         res = tune(model, data, callbacks=[logger] + list(tune_kwargs.pop("callbacks", ())), **tune_kwargs)
-        _log_result(client, rid, model, res)
+        logger.backfill(res.studies)
+        _log_result(c, rid, model, res)
     return res, rid
 
 def _log_result(client, rid:str, model:str, res):

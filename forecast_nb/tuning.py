@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from .config import runs_dir
 from .errors import ConfigError
 from .data import db_url
 from .split import chrono_split
@@ -16,8 +17,8 @@ from .backtest import walk_forward
 from .models import MODELS, get_model
 
 # %% auto #0
-__all__ = ['log', 'METHODS', 'grid_space', 'decode', 'suggest', 'default_storage', 'open_storage', 'run_study', 'TuningResult',
-           'tune']
+__all__ = ['log', 'METHODS', 'grid_space', 'decode', 'suggest', 'default_storage', 'open_storage', 'spends_budget', 'run_study',
+           'TuningResult', 'tune']
 
 # %% ../nbs/08_tuning.ipynb #3d5c0e0c
 log = logging.getLogger("forecast_nb.tuning")
@@ -59,9 +60,9 @@ def suggest(trial, space:dict, method:str) -> dict:
 
 # %% ../nbs/08_tuning.ipynb #b68e68d5
 def default_storage() -> str:
-    "The embedded default: a SQLite file under the project's run folder `_runs/`."
-    Path("_runs").mkdir(exist_ok=True)
-    return "sqlite:///_runs/optuna.db"
+    "The embedded default: a SQLite file in the run folder (`_runs/`, or $FORECAST_NB_RUNS)."
+    runs_dir().mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{runs_dir('optuna.db')}"
 
 def open_storage(url:str|None=None, heartbeat:int=5):
     "An RDB storage with heartbeats: a worker's running trial is marked failed (and retried once) if its process dies."
@@ -78,7 +79,7 @@ def _sampler(method:str, space:dict, seed:int):
     if method == "bayes": return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
     raise ConfigError(f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method")
 
-def _spends_budget(t) -> bool:
+def spends_budget(t) -> bool:
     "Scored, pruned or failed on its own: not skipped, and not a killed worker's trial (failed by heartbeat and retried)."
     from optuna.trial import TrialState as S
     if t.state == S.FAIL: return "fail_reason" in t.user_attrs
@@ -86,9 +87,9 @@ def _spends_budget(t) -> bool:
 
 def _holds_slot(t) -> bool:
     from optuna.trial import TrialState as S
-    return _spends_budget(t) or t.state in (S.RUNNING, S.WAITING)
+    return spends_budget(t) or t.state in (S.RUNNING, S.WAITING)
 
-def _spent(study) -> int: return sum(map(_spends_budget, study.get_trials(deepcopy=False)))
+def _spent(study) -> int: return sum(map(spends_budget, study.get_trials(deepcopy=False)))
 
 def _fail_orphans(study) -> None:
     "Fail (and queue again) running trials whose worker died before its objective started: no heartbeat ever marks those stale."
@@ -114,7 +115,7 @@ class _Budget:
                 optuna.storages.fail_stale_trials(study)                 # a dead worker's trial: failed, and queued again
             _fail_orphans(study)
             trials = study.get_trials(deepcopy=False)
-            spent, held = sum(map(_spends_budget, trials)), sum(map(_holds_slot, trials))
+            spent, held = sum(map(spends_budget, trials)), sum(map(_holds_slot, trials))
             if spent >= self.n: return study.stop()
             if held < self.n or any(t.state == optuna.trial.TrialState.WAITING for t in trials): return
             time.sleep(self.poll)
