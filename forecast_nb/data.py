@@ -128,16 +128,50 @@ def _find_date_column(df:pd.DataFrame, date_col:str|None) -> str|None:
     raise DateColumnError(f"no date column found among {list(df.columns)}",
                           hint=f"name it one of {DATE_NAMES} or pass date_col=", column=None)
 
-def _parse_dates(values:pd.Series, name:str) -> pd.DatetimeIndex:
-    if pd.api.types.is_datetime64_any_dtype(values): return pd.DatetimeIndex(values)
-    utc = values.astype(str).str.contains(r"[+-]\d\d:?\d\d$|Z$", regex=True).any()
-    parsed = pd.to_datetime(values, errors="coerce", utc=bool(utc), format="mixed")
+
+# %% ../nbs/01_data.ipynb #e8d058d7
+_OFFSET = r"(?P<off>[+-]\d\d:?\d\d|Z|\s?UTC|\s?GMT)$"
+
+def _utc_offsets(values:pd.Series) -> pd.Series:
+    "The UTC offset written at the end of each date ('+01:00'; 'Z' and 'UTC' as '+00:00'), NaN where none is."
+    off = values.astype(str).str.strip().where(values.notna()).str.extract(_OFFSET)["off"].str.strip()
+    off = off.replace({"Z": "+00:00", "UTC": "+00:00", "GMT": "+00:00"})
+    return off.str.replace(r"^([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
+
+def _examples(values:pd.Series, mask) -> str:
+    return ", ".join(f"row {i}: {str(values.iloc[i])!r}" for i in np.flatnonzero(mask)[:2])
+
+def _check_one_clock(values:pd.Series, off:pd.Series, name:str):
+    "Refuse a date column that mixes dates with a UTC offset and dates without one."
+    aware, naive = off.notna().to_numpy(), (off.isna() & values.notna()).to_numpy()
+    if aware.any() and naive.any():
+        raise DateColumnError(
+            f"date column {name!r} mixes {int(naive.sum())} date(s) without a time zone ({_examples(values, naive)})"
+            f" and {int(aware.sum())} with a UTC offset ({_examples(values, aware)})",
+            hint="write every date with its offset or none (pd.to_datetime(column, utc=True) if the naive ones are UTC)",
+            column=name, rows=[int(i) for i in np.flatnonzero(naive)[:10]])
+
+# %% ../nbs/01_data.ipynb #c0fb4169
+def _offset_change(values:pd.Series, off:pd.Series) -> str|None:
+    "Where the written UTC offset first changes ('from +01:00 to +02:00 at row 11 (...)'); None if it never does."
+    o, pos = off.to_numpy(dtype=object), np.flatnonzero(off.notna().to_numpy())
+    changes = np.flatnonzero(o[pos][1:] != o[pos][:-1])
+    if not len(changes): return None
+    a, b = pos[changes[0]], pos[changes[0] + 1]
+    return f"from {o[a]} to {o[b]} at row {b} ({str(values.iloc[a])!r}, then {str(values.iloc[b])!r})"
+
+def _parse_dates(values:pd.Series, name:str) -> tuple[pd.DatetimeIndex, str|None]:
+    "The dates as a DatetimeIndex (in UTC if they carry offsets), and where their UTC offset changes, if it does."
+    if pd.api.types.is_datetime64_any_dtype(values): return pd.DatetimeIndex(values), None
+    off = _utc_offsets(values)
+    _check_one_clock(values, off, name)
+    parsed = pd.to_datetime(values, errors="coerce", utc=bool(off.notna().any()), format="mixed")
     bad = parsed.isna() & values.notna() | values.isna()
     if bad.any():
         rows = [int(i) for i in np.flatnonzero(bad.to_numpy())[:5]]
         raise DateColumnError(f"{int(bad.sum())} value(s) in date column {name!r} do not parse as dates, first at row(s) {rows}: {list(values.iloc[rows])}",
                               hint="fix or drop those rows, or pass date_col= the right column", column=name, rows=rows)
-    return pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed), _offset_change(values, off)
 
 # %% ../nbs/01_data.ipynb #6354087f
 def to_time_index(raw:pd.DataFrame, date_col:str|None=None, tz:str|None=None) -> pd.DataFrame:
@@ -149,8 +183,9 @@ def to_time_index(raw:pd.DataFrame, date_col:str|None=None, tz:str|None=None) ->
     name = _find_date_column(df, date_col)
     if name is None: idx = pd.DatetimeIndex(df.index)
     else:
-        idx = _parse_dates(df[name], name)
+        idx, change = _parse_dates(df[name], name)
         df = df.drop(columns=name)
+        if change: df.attrs["offset_change"] = (name, change)   # for `load`: explains an uneven grid
     if tz is not None: idx = idx.tz_convert(tz) if idx.tz is not None else idx.tz_localize(tz)
     df.index = idx.rename("date")
     return df
@@ -290,6 +325,21 @@ def _check_grid(df:pd.DataFrame, offset, fill, target:str) -> tuple[pd.DataFrame
     df.index = pd.DatetimeIndex(df.index, freq=offset, name="date")
     return df, len(missing)
 
+# %% ../nbs/01_data.ipynb #b16549ce
+def _on_grid(df:pd.DataFrame, freq, calendar, fill, target:str, offset_change=None):
+    "`resolve_freq` then `_check_grid`: (df, offset, calendar, gaps). Off the grid with changing UTC offsets says so."
+    try:
+        offset, cal = resolve_freq(df.index, freq, calendar)
+        return *_check_grid(df, offset, fill, target), offset, cal
+    except FrequencyError as e:
+        if not offset_change: raise
+        column, change = offset_change
+        raise FrequencyError(
+            f"the dates in column {column!r} change their UTC offset {change}, so in UTC they are not evenly spaced:"
+            " a daylight-saving change written as fixed offsets?",
+            hint="pass tz= the zone the dates were recorded in (e.g. tz='Europe/Berlin'), or convert them to one zone",
+            column=column, rows=e.context.get("rows")) from e
+
 # %% ../nbs/01_data.ipynb #744eb120
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
@@ -323,14 +373,14 @@ def load(source, # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlc
     if fill not in (None, "ffill", "interpolate"):
         raise ConfigError(f"fill={fill!r} is not a fill policy", hint="use None (gaps are errors), 'ffill' or 'interpolate'", parameter="fill")
     df = to_time_index(read_source(source, table=table, query=query, **options), date_col, tz)
+    offset_change = df.attrs.pop("offset_change", None)
     if len(df) < max(min_rows, 1):
         raise SeriesTooShortError(f"{len(df)} row(s) loaded, need at least {max(min_rows, 1)}", hint="load a longer date range", rows=len(df))
     df = _sort_and_check_duplicates(df)
     target = _choose_target(df, target)
     df = _check_numeric(df, target)
     _check_finite(df, target, fill)
-    offset, cal = resolve_freq(df.index, freq, calendar)
-    df, gaps = _check_grid(df, offset, fill, target)
+    df, gaps, offset, cal = _on_grid(df, freq, calendar, fill, target, offset_change)
     _check_not_constant(df[target])
     if positive or (positive is None and set(PRICE_COLUMNS) <= set(df.columns)): check_positive(df[target], "price data (log returns, percentage errors)")
     df.attrs.update(target=target, freq=offset.freqstr, calendar=cal, gaps=gaps, fill=fill,

@@ -39,7 +39,18 @@ CASES = {
     "bad calendar": (lambda f, tmp: load(f, calendar="MOON"), E.ConfigError, "calendar='MOON'"),
     "sql without table": (lambda f, tmp: load(f"sqlite:///{tmp}/x.db"), E.ConfigError, "needs a table or a query"),
     "unsupported source type": (lambda f, tmp: load(42), E.ConfigError, "source of type int"),
+    "naive and zoned dates mixed": (lambda f, tmp: load(_set(f.assign(date=f.date.astype(str)), 4, "date", "2024-01-05T00:00Z")),
+                                    E.DateColumnError, "date column 'date' mixes 59 date(s) without a time zone (row 0: "
+                                    "'2024-01-01', row 1: '2024-01-02') and 1 with a UTC offset (row 4: '2024-01-05T00:00Z')"),
+    "changing UTC offsets": (lambda f, tmp: load(_fixed_offsets("D")), E.FrequencyError,
+                             "change their UTC offset from +01:00 to +02:00 at row 7 ('2024-03-31T00:00:00+0100', then "
+                             "'2024-04-01T00:00:00+0200'), so in UTC they are not evenly spaced"),
 }
+
+def _fixed_offsets(freq, periods=20):
+    "Berlin wall-clock dates across the March 2024 daylight-saving change, written with fixed UTC offsets."
+    idx = pd.date_range("2024-03-25", periods=periods, freq=freq, tz="Europe/Berlin")
+    return pd.DataFrame({"date": idx.strftime("%Y-%m-%dT%H:%M:%S%z"), "y": np.sin(np.arange(periods))})
 
 def _write(path, data):
     path.write_bytes(data); return path
@@ -100,3 +111,17 @@ def test_check_positive_names_the_reason():
     y = pd.Series([1.0, 0.0, 2.0], index=pd.date_range("2024-01-01", periods=3), name="sales")
     with pytest.raises(E.NonPositiveValueError, match="column 'sales' has 1 value\\(s\\) <= 0, first at 2024-01-02 .* log transform"):
         check_positive(y, "a log transform")
+
+def test_changing_offsets_are_read_on_the_zone_given_or_kept_when_even_in_utc():
+    "Issue 14, item 12: tz= reads fixed-offset dates on their own clock; hourly ones are evenly spaced in UTC anyway."
+    daily = load(_fixed_offsets("D"), tz="Europe/Berlin")
+    assert daily.attrs["freq"] == "D" and str(daily.index.tz) == "Europe/Berlin" and (daily.index.hour == 0).all()
+    hourly = load(_fixed_offsets("h", 72))
+    assert hourly.attrs["freq"] == "h" and str(hourly.index.tz) == "UTC" and len(hourly) == 72
+
+def test_zoned_timestamps_mixed_with_naive_ones_are_refused(bdays_frame):
+    dates = list(bdays_frame["date"]); dates[2] = dates[2].tz_localize("America/New_York")
+    phrase = r"mixes 59 date\(s\) without a time zone .* and 1 with a UTC offset \(row 2: '2024-01-03 00:00:00-05:00'\)"
+    with pytest.raises(E.DateColumnError, match=phrase) as info:
+        load(bdays_frame.assign(date=pd.Series(dates, dtype=object)))
+    assert info.value.context["column"] == "date" and info.value.context["rows"][:3] == [0, 1, 3]
