@@ -148,7 +148,7 @@ def _check_one_clock(values:pd.Series, off:pd.Series, name:str):
         raise DateColumnError(
             f"date column {name!r} mixes {int(naive.sum())} date(s) without a time zone ({_examples(values, naive)})"
             f" and {int(aware.sum())} with a UTC offset ({_examples(values, aware)})",
-            hint="write every date with its offset or none (pd.to_datetime(column, utc=True) if the naive ones are UTC)",
+            hint="write every date with its offset or none (pd.to_datetime(column, utc=True) if naive means UTC)",
             column=name, rows=[int(i) for i in np.flatnonzero(naive)[:10]])
 
 # %% ../nbs/01_data.ipynb #c0fb4169

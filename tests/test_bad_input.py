@@ -39,13 +39,17 @@ CASES = {
     "bad calendar": (lambda f, tmp: load(f, calendar="MOON"), E.ConfigError, "calendar='MOON'"),
     "sql without table": (lambda f, tmp: load(f"sqlite:///{tmp}/x.db"), E.ConfigError, "needs a table or a query"),
     "unsupported source type": (lambda f, tmp: load(42), E.ConfigError, "source of type int"),
-    "naive and zoned dates mixed": (lambda f, tmp: load(_set(f.assign(date=f.date.astype(str)), 4, "date", "2024-01-05T00:00Z")),
+    "naive and zoned dates mixed": (lambda f, tmp: load(_zoned_at(f, 4, "2024-01-05Z")),
                                     E.DateColumnError, "date column 'date' mixes 59 date(s) without a time zone (row 0: "
-                                    "'2024-01-01', row 1: '2024-01-02') and 1 with a UTC offset (row 4: '2024-01-05T00:00Z')"),
+                                    "'2024-01-01', row 1: '2024-01-02') and 1 with a UTC offset (row 4: '2024-01-05Z')"),
     "changing UTC offsets": (lambda f, tmp: load(_fixed_offsets("D")), E.FrequencyError,
                              "change their UTC offset from +01:00 to +02:00 at row 7 ('2024-03-31T00:00:00+0100', then "
                              "'2024-04-01T00:00:00+0200'), so in UTC they are not evenly spaced"),
 }
+
+def _zoned_at(frame, row, date):
+    "`frame` with its dates as text, the one at `row` replaced by `date` (written with a UTC offset)."
+    return _set(frame.assign(date=frame.date.astype(str)), row, "date", date)
 
 def _fixed_offsets(freq, periods=20):
     "Berlin wall-clock dates across the March 2024 daylight-saving change, written with fixed UTC offsets."
