@@ -8,10 +8,11 @@ import hashlib, json, os, warnings
 from pathlib import Path
 from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
-from .errors import ConfigError
+from .errors import ConfigError, redact
 
 # %% auto #0
-__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'runs_dir', 'default_tracking_uri', 'TrainConfig']
+__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'runs_dir', 'make_dir', 'default_tracking_uri',
+           'TrainConfig']
 
 # %% ../nbs/00_config.ipynb #5bbd6d04
 def _fraction_or_count(name, v, allow_none=True):
@@ -40,6 +41,19 @@ warnings.filterwarnings("ignore", message='Field name "register"', category=User
 def runs_dir(*parts:str) -> Path:
     "Where runs keep their files: `_runs/` under the working folder, or $FORECAST_NB_RUNS; then `parts`."
     return Path(os.environ.get("FORECAST_NB_RUNS", "_runs"), *parts)
+
+def make_dir(path) -> Path:
+    "Folder `path`, created if missing and checked writable; otherwise a ConfigError that names it."
+    import tempfile
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=p).close()
+    except OSError as e:
+        raise ConfigError(f"cannot write to the folder {str(p)!r}: {e.strerror or e}",
+                          hint="point $FORECAST_NB_RUNS (or the output option) at a folder you can write to",
+                          parameter="FORECAST_NB_RUNS") from None
+    return p
 
 def default_tracking_uri(uri:str|None=None) -> str:
     "The MLflow store: `uri`, else $MLFLOW_TRACKING_URI, else the embedded `sqlite:///mlflow.db`."
@@ -125,6 +139,9 @@ class TrainConfig(BaseModel):
         return cls.from_dict(d)
 
     def to_dict(self) -> dict: return self.model_dump(mode="json")
+    def public_dict(self) -> dict:
+        "`to_dict` with the passwords in URLs masked: what runs, artifacts and models record."
+        return redact(self.to_dict())
     def loader_options(self) -> dict:
         "The keyword arguments of `data.load` this config sets (everything about reading the source but the source)."
         return {k: getattr(self, k) for k in ("target", "date_col", "freq", "fill", "calendar", "table", "query")}

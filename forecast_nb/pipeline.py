@@ -8,14 +8,14 @@ import json, re, shutil, time, uuid
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
-from .config import AUTO_CANDIDATES, TrainConfig, runs_dir
-from .errors import ConfigError, TrackingUnavailableError
+from .config import AUTO_CANDIDATES, TrainConfig, make_dir, runs_dir
+from .errors import ConfigError, TrackingUnavailableError, WorkflowError, redact
 from .data import load, summarize
-from .split import Split, chrono_split, plot_split
+from .split import Split, check_horizon, chrono_split, plot_split
 from .features import FeatureSpec, build_features, design_matrix, check_no_leakage
 from .models import Forecaster, get_model, load_model
 from .backtest import BacktestResult, walk_forward
-from .tracking import code_tags, data_tags, ended, experiment_id, flat_params, probe
+from .tracking import code_tags, data_tags, ended, experiment_id, flat_params, fluent, mark_failed, mlflow_client, probe
 from .registry import Gate, deploy_decision, log_forecaster, promote, register
 
 # %% auto #0
@@ -154,7 +154,7 @@ def _write_tuning(out:Path, tuning:list) -> list[dict]:
     return trials
 
 def write_bundle(folder:Path, cfg:TrainConfig, df:pd.DataFrame, split:Split, feats:Features, sel:Selection, final:Trained|None) -> Path:
-    "Everything the run computed, on disk: what MLflow will get (params, tags, metrics, artifacts, the model) and what deployment needs."
+    "Everything the run computed, on disk (passwords masked): what MLflow gets (params, tags, metrics, artifacts, the model) and what deployment needs."
     folder = Path(folder); art = folder / "artifacts"
     (art / "data").mkdir(parents=True, exist_ok=True); (art / "features").mkdir(exist_ok=True)
     series = summarize(df)
@@ -184,7 +184,7 @@ def write_bundle(folder:Path, cfg:TrainConfig, df:pd.DataFrame, split:Split, fea
     tags = data_tags(df, cfg.data) | code_tags() | {"leakage_check": "passed", "model": chosen,
             "gate": "off" if cfg.gate is None or cfg.gate == "none" else ("passed" if verdict and verdict.passed else "failed" if verdict else "no validation part")}
     if verdict is not None and not verdict.passed: tags["gate.reasons"] = "; ".join(verdict.reasons())[:5000]
-    manifest = {"config": cfg.to_dict(), "params": flat_params(cfg.to_dict()) | flat_params({"chosen": {"model": chosen, "params": params}})
+    manifest = {"config": cfg.public_dict(), "params": flat_params(cfg.to_dict()) | flat_params({"chosen": {"model": chosen, "params": params}})
                 | flat_params({f"data.{k}": series[k] for k in ("freq", "calendar", "target")}),
                 "tags": tags, "metrics": metrics, "windows": windows, "gate_passed": None if verdict is None else verdict.passed,
                 "chosen": {"model": chosen, "params": params}, "candidates": json.loads(sel.candidates.to_json(orient="records", double_precision=15)),
@@ -235,15 +235,17 @@ def _nested_runs(client, exp:str, parent:str, man:dict, now:int):
 def upload(folder, # a bundle written by `write_bundle`
            tracking_uri:str|None=None) -> Logged: # where to log (default: the run's own tracking_uri)
     "Log a bundle to MLflow (a parent run, a nested candidate run, the pyfunc model), then register and deploy it as its config says."
-    import mlflow
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
     folder = Path(folder); man = json.loads((folder / "bundle.json").read_text())
     cfg = TrainConfig.from_dict(man["config"]); uri = tracking_uri or cfg.tracking_uri
+    if uri != redact(uri) or ":***@" in uri:
+        raise ConfigError(f"the run in {folder} was made for {redact(uri)}, whose password is not kept on disk",
+                          hint="give the URI with its password: forecast-nb log-pending --tracking-uri URI", parameter="tracking_uri")
     probe(uri)
-    mlflow.set_tracking_uri(uri)
-    client, exp, now = MlflowClient(uri), experiment_id(cfg.experiment, uri), int(man["created"] * 1000)
+    client, exp, now = mlflow_client(uri), experiment_id(cfg.experiment, uri), int(man["created"] * 1000)
+    _supersede(client, folder)
     rid = client.create_run(exp, run_name=cfg.run_name or cfg.data.replace(":", "-"), tags=man["tags"] | {"workflow.stage": "training"}).info.run_id
+    (folder / "run_id").write_text(rid)                  # a later upload of this bundle ends this run if it is left unfinished
     with ended(client, rid):
         metrics = [Metric(k, v, now, 0) for k, v in man["metrics"].items()] + \
                   [Metric(k, v, now, i) for k, vs in man["windows"].items() for i, v in enumerate(vs) if v == v]
@@ -252,26 +254,37 @@ def upload(folder, # a bundle written by `write_bundle`
         for extra in folder.glob("*.ipynb"): client.log_artifact(rid, str(extra), "notebook")
         _nested_runs(client, exp, rid, man, now)
         logged = Logged(rid, decision="no final model (the split has no test part)")
-        if (folder / "forecaster").exists(): logged = _deploy(client, rid, folder, man, cfg)
+        if (folder / "forecaster").exists(): logged = _deploy(client, rid, folder, man, cfg, uri)
         _log_batch(client, rid, tags=[RunTag("deploy.decision", logged.decision[:5000]), RunTag("deploy.version", str(logged.version)), RunTag("deploy.promoted", str(logged.promoted).lower())])
     return logged
 
-def _deploy(client, rid:str, folder:Path, man:dict, cfg:TrainConfig) -> Logged:
+def _supersede(client, folder:Path):
+    "End the run an interrupted upload of this bundle left behind FAILED, so that it never stays RUNNING beside the complete one."
+    from mlflow.exceptions import MlflowException
+    if not (folder / "run_id").exists(): return
+    old = (folder / "run_id").read_text().strip()
+    try:
+        if client.get_run(old).info.status == "RUNNING":
+            client.set_tag(old, "superseded", "an upload of this bundle was interrupted; the complete run was logged again")
+            mark_failed(client, old, WorkflowError("the upload was interrupted before the run was complete"))
+    except MlflowException: pass                         # the store lost it, or never had it
+
+def _deploy(client, rid:str, folder:Path, man:dict, cfg:TrainConfig, uri:str) -> Logged:
     "Log the final model as a pyfunc; register it if it passed the gate; promote it if it also beats the champion on the same test window."
     import mlflow
     model = load_model(folder / "forecaster")
     meta = {"data_start": man["tags"]["data.start"], "data_end": man["tags"]["data.end"], "horizon": cfg.horizon,
             "metrics": {k: v for k, v in man["metrics"].items() if k.startswith(("val_", "test_", "naive_"))},
             "config": man["config"]}                         # what monitoring retrains with
-    with mlflow.start_run(run_id=rid):
+    with fluent(uri), mlflow.start_run(run_id=rid):
         info = log_forecaster(model, FeatureSpec.from_json((folder / "artifacts" / "features" / "spec.json").read_text()), metadata=meta)
     if man["gate_passed"] is False: return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
     if not cfg.register: return Logged(rid, decision="not registered (register=False)")
     name = man["model_name"]
     chosen = man["chosen"]
-    desc = (f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {cfg.data} ({man['tags']['data.start'][:10]} to {man['tags']['data.end'][:10]}), "
+    desc = (f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {redact(cfg.data)} ({man['tags']['data.start'][:10]} to {man['tags']['data.end'][:10]}), "
             f"{cfg.horizon} steps ahead; test MAE {man['metrics'].get('test_mae', float('nan')):.4g} vs naive {man['metrics'].get('naive_test_mae', float('nan')):.4g}")
-    mv = register(info.model_uri, name, desc, tags={k: v for k, v in man["tags"].items() if k.startswith("data.")} | {"run_id": rid, "model": chosen["model"]}, client=client)
+    mv = register(info.model_uri, name, desc, tags={k: v for k, v in man["tags"].items() if k.startswith("data.")} | {"run_id": rid, "model": chosen["model"]}, client=client, run_id=rid)
     if not cfg.promote: return Logged(rid, str(mv.version), decision=f"registered as {name} v{mv.version}; not promoted (promote=False)")
     y = pd.read_parquet(folder / "series.parquet").iloc[:, 0]
     d = deploy_decision(name, man["metrics"]["test_mae"], y, man["test_start"], cfg.horizon, client)
@@ -282,6 +295,16 @@ def _deploy(client, rid:str, folder:Path, man:dict, cfg:TrainConfig) -> Logged:
     promote(name, mv.version, client)
     vs = "no champion yet" if d["champion"] is None else f"beats v{d['champion']} ({d['champion_mae']:.4g}, {d['how']}) on the same test window"
     return Logged(rid, str(mv.version), True, f"registered as {name} v{mv.version} and promoted to production: {vs}")
+
+def _keep(cfg:TrainConfig, df:pd.DataFrame, split:Split, feats:Features, sel:Selection, final:Trained|None, notebook=None) -> Path:
+    "Write the run's bundle to a new folder under `pending_dir()`; a bundle that cannot be written whole leaves no folder behind."
+    folder = pending_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    try:
+        write_bundle(folder, cfg, df, split, feats, sel, final)
+        if notebook is not None: shutil.copy(notebook, folder / Path(notebook).name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True); raise
+    return folder
 
 def pending_dir() -> Path:
     "Where runs wait for a tracking server: `_runs/pending/` under the working folder (or under $FORECAST_NB_RUNS)."
@@ -345,19 +368,21 @@ def run_training(config:TrainConfig|dict|None=None, # the run's parameters (defa
     cfg = config if isinstance(config, TrainConfig) else TrainConfig(**(config or {}))
     cfg = cfg.replace(**overrides) if overrides else cfg
     t0 = time.perf_counter()
+    make_dir(pending_dir())                                            # a folder it cannot write is said now, not after the work
     df = load(cfg.data, **cfg.loader_options())
     split = chrono_split(df, val=cfg.val_size, test=cfg.test_size, gap=cfg.gap)
+    check_horizon(split, cfg.horizon, cfg.step)
     feats = feature_step(cfg, df, split)
-    folder = pending_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    folder.mkdir(parents=True)
-    sel = select_step(cfg, df, split, Gate.from_config(cfg.gate), storage=f"sqlite:///{folder.parent.parent.resolve() / 'optuna.db'}")
+    sel = select_step(cfg, df, split, Gate.from_config(cfg.gate), storage=f"sqlite:///{runs_dir('optuna.db').resolve()}")
     best = sel.best
     name = best.name if best else _candidates(cfg)[0]                   # no validation part: the first candidate as configured
     final = test_step(cfg, df, split, name, best.params if best else cfg.params_for(name))
-    write_bundle(folder, cfg, df, split, feats, sel, final)               # on disk first: nothing computed is lost
-    if notebook is not None: shutil.copy(notebook, folder / Path(notebook).name)
-    try: logged = upload(folder)
+    folder = _keep(cfg, df, split, feats, sel, final, notebook)           # on disk first: nothing computed is lost
+    try: logged = upload(folder, cfg.tracking_uri)
     except TrackingUnavailableError as e:
         raise TrackingUnavailableError(e.message, hint=f"the run is kept in {folder}; `forecast-nb log-pending` uploads it when the server is back", uri=cfg.tracking_uri, pending=str(folder)) from None
+    except Exception as e:                                              # a server that died mid-upload, a refused call: the bundle stays
+        raise WorkflowError(f"logging the run to {cfg.tracking_uri} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:2000],
+                            hint=f"the run is kept in {folder}; `forecast-nb log-pending` uploads it (and ends the partial run)", pending=str(folder)) from e
     shutil.rmtree(folder)
     return TrainingResult(cfg, df, split, feats, sel, final, logged, time.perf_counter() - t0)

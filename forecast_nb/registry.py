@@ -14,7 +14,7 @@ from .models import LEVELS, Forecaster
 
 # %% auto #0
 __all__ = ['forecast_request', 'condition', 'forecast_from', 'signature', 'log_forecaster', 'GateResult', 'Gate', 'alias_version',
-           'register', 'promote', 'rollback', 'score_fitted', 'deploy_decision']
+           'register', 'promote', 'rollback', 'score_fitted', 'load_version', 'deploy_decision']
 
 # %% ../nbs/10_registry.ipynb #0a09a286
 def forecast_request(horizon:int, # steps ahead
@@ -127,8 +127,10 @@ class Gate:
 
 # %% ../nbs/10_registry.ipynb #d1d271a1
 def _client(client=None):
-    from mlflow import MlflowClient
-    return client or MlflowClient()
+    "`client` itself, or a client bound to it as a tracking URI (None: $MLFLOW_TRACKING_URI, else the embedded store)."
+    from forecast_nb.config import default_tracking_uri
+    from forecast_nb.tracking import mlflow_client
+    return client if client is not None and not isinstance(client, str) else mlflow_client(default_tracking_uri(client))
 
 def alias_version(name:str, alias:str, client=None) -> str|None:
     "The version `alias` points at, or None."
@@ -140,17 +142,20 @@ def register(model_uri:str, # the logged model (ModelInfo.model_uri)
              name:str, # the registered model's name
              description:str="", # what this version is
              tags:dict|None=None, # e.g. the run's data tags
-             client=None):
+             client=None, # an MlflowClient or a tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
+             run_id:str|None=None): # the run that logged it
     "A new version of registered model `name` from `model_uri`; returns the ModelVersion."
-    import mlflow
     from mlflow.exceptions import MlflowException
     c = _client(client)
     try: c.create_registered_model(name, description="forecast-nb forecaster; `production` is the deployed version")
     except MlflowException as e:
         if "RESOURCE_ALREADY_EXISTS" not in str(e.error_code): raise
-    mv = mlflow.register_model(model_uri, name, tags={k: str(v)[:5000] for k, v in (tags or {}).items()})
-    if description: mv = c.update_model_version(name, mv.version, description=description)
-    return mv
+    source, model_id = model_uri, None
+    if model_uri.startswith("models:/m-"):                  # MLflow 3's logged model: found here, not through the global URI
+        lm = c.get_logged_model(model_uri.removeprefix("models:/"))
+        source, model_id, run_id = lm.artifact_location, lm.model_id, run_id or lm.source_run_id
+    return c.create_model_version(name, source, run_id=run_id, tags={k: str(v)[:5000] for k, v in (tags or {}).items()},
+                                  description=description or None, model_id=model_id)
 
 def promote(name:str, version, client=None) -> dict:
     "Point `production` at `version`, and `previous` at the version it replaces; returns {alias: version}."
@@ -190,11 +195,18 @@ def score_fitted(model:Forecaster, # a fitted forecaster (e.g. the champion)
     bt = walk_forward((model.name, model.get_params()), y, horizon=horizon, initial=start, refit_every=10**9, progress=False, level=())
     return float(bt.metrics.loc["mae", "model"]), "refit"
 
+def load_version(name:str, version, client=None):
+    "Registered model `name`, version `version`, as a loaded pyfunc, read from the registry `client` is bound to."
+    import mlflow, tempfile
+    c = _client(client)
+    where = c.get_model_version_download_uri(name, str(version))    # MLflow's models:/ URIs would ask the process-wide registry
+    with tempfile.TemporaryDirectory(prefix="forecast-nb-model-") as d:     # loaded into memory, then the download goes
+        return mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=d, tracking_uri=c.tracking_uri))
+
 def deploy_decision(name:str, challenger_mae:float, y:pd.Series, start:int, horizon:int, client=None) -> dict:
     "Whether the challenger beats the current `production` on the same test window (ties go to the newer model)."
-    import mlflow
-    champ = alias_version(name, "production", client)
+    champ = alias_version(name, "production", _client(client))
     if champ is None: return {"promote": True, "champion": None, "champion_mae": None, "how": "no champion"}
-    model = mlflow.pyfunc.load_model(f"models:/{name}@production").unwrap_python_model().model
+    model = load_version(name, champ, client).unwrap_python_model().model
     champ_mae, how = score_fitted(model, y, start, horizon)
     return {"promote": bool(challenger_mae <= champ_mae), "champion": champ, "champion_mae": champ_mae, "how": how}
