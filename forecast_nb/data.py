@@ -11,7 +11,7 @@ import pandas as pd
 import forecast_nb
 from .errors import (ConfigError, DataSourceError, SourceNotFoundError, SourceUnavailableError,
     DateColumnError, TargetColumnError, NonNumericTargetError, MissingValueError, DuplicateTimestampError,
-    FrequencyError, GapError, NonPositiveValueError, ConstantSeriesError, SeriesTooShortError)
+    FrequencyError, GapError, NonPositiveValueError, ConstantSeriesError, SeriesTooShortError, redact)
 
 # %% auto #0
 __all__ = ['log', 'SAMPLES_DIR', 'SQL_SCHEMES', 'DATE_NAMES', 'PRICE_COLUMNS', 'sample_names', 'db_url', 'read_source',
@@ -54,10 +54,27 @@ def _read_file(path:Path, **options):
     raise DataSourceError(f"don't know how to read {str(path)!r} (suffix {suffixes or 'none'})", hint="use a .csv, .csv.gz or .parquet file", source=str(path))
 
 # %% ../nbs/01_data.ipynb #481553f1
+def _check_db_file(url:str):
+    "A SQLite or DuckDB URL must name an existing file: connecting would create an empty one."
+    import sqlalchemy as sa
+    try: u = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise ConfigError(f"{url!r} is not a database URL: {e}", hint="e.g. 'sqlite:///prices.db'",
+                          parameter="source") from e
+    db = u.database
+    if u.get_backend_name() not in ("sqlite", "duckdb") or not db or db == ":memory:" or db.startswith("file:"): return
+    if not Path(db).expanduser().exists():
+        raise SourceNotFoundError(f"database file {db!r} does not exist (from {url!r})", source=url,
+                                  hint="check the path: sqlite:///relative/to/cwd.db or sqlite:////absolute/path.db")
+
 def _read_sql(url:str, table=None, query=None):
     import sqlalchemy as sa
     if not (table or query):
         raise ConfigError(f"SQL source {url!r} needs a table or a query", hint="pass table='prices' or query='select ...'", parameter="table")
+    if table and query:
+        raise ConfigError(f"both table={table!r} and a query are given for {url!r}", hint="give one of them",
+                          parameter="query")
+    _check_db_file(url)
     engine = sa.create_engine(db_url(url))
     where = engine.url.render_as_string(hide_password=True)
     try:
@@ -94,21 +111,37 @@ def _read_yfinance(ticker:str, start=None, end=None, interval="1d", timeout=10):
     if isinstance(raw.columns, pd.MultiIndex): raw.columns = raw.columns.get_level_values(0)
     return raw.rename_axis("date").reset_index()
 
+# %% ../nbs/01_data.ipynb #e28ebc6e
+def _is_sql(source) -> bool:
+    "Whether `source` is a SQLAlchemy URL of a database."
+    return isinstance(source, str) and "://" in source and source.split("://")[0].split("+")[0].lower() in SQL_SCHEMES
+
+def _no_sql_options(source, table, query):
+    "Refuse `table=` or `query=` for a source that is not a SQL database (they would be ignored)."
+    for name, value in (("table", table), ("query", query)):
+        if value is not None:
+            what = repr(str(source)) if isinstance(source, (str, Path)) else f"a {type(source).__name__}"
+            raise ConfigError(f"{name}={value!r} is given, but the source {what} is not a SQL database",
+                              hint=f"{name}= works with a database URL only (e.g. 'sqlite:///prices.db'): drop it,"
+                                   " or load the database that holds the data", parameter=name)
+
 # %% ../nbs/01_data.ipynb #09a05a8a
 def read_source(source, # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlchemy URL
                 table:str|None=None, # SQL table
                 query:str|None=None, # SQL query (instead of a table)
                 **options) -> pd.DataFrame: # passed to the reader (read_csv, read_parquet, yfinance.download)
     "Read `source` into a raw DataFrame, before any validation."
+    if not isinstance(source, str): _no_sql_options(source, table, query)
     if isinstance(source, pd.DataFrame): return source.copy()
     if isinstance(source, pd.Series): return source.to_frame().copy()
     if isinstance(source, Path): return _read_file(source, **options)
     if not isinstance(source, str):
         raise ConfigError(f"source of type {type(source).__name__} is not supported", hint="give a DataFrame, a path or a source string like 'sample:AAPL'", parameter="source")
+    if _is_sql(source): return _read_sql(source, table, query)
+    _no_sql_options(source, table, query)
     kind, _, rest = source.partition(":")
     if kind == "sample": return _read_sample(rest)
     if kind == "yfinance": return _read_yfinance(rest, **options)
-    if "://" in source and source.split("://")[0].split("+")[0].lower() in SQL_SCHEMES: return _read_sql(source, table, query)
     return _read_file(Path(source).expanduser(), **options)
 
 # %% ../nbs/01_data.ipynb #73410225
@@ -384,19 +417,19 @@ def load(source, # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlc
     _check_not_constant(df[target])
     if positive or (positive is None and set(PRICE_COLUMNS) <= set(df.columns)): check_positive(df[target], "price data (log returns, percentage errors)")
     df.attrs.update(target=target, freq=offset.freqstr, calendar=cal, gaps=gaps, fill=fill,
-                    source=source if isinstance(source, str) else type(source).__name__)
+                    source=redact(source) if isinstance(source, str) else type(source).__name__)   # no passwords
     return df
 
 # %% ../nbs/01_data.ipynb #70798e35
 def summarize(df:pd.DataFrame) -> pd.Series:
     "One-row summary of a loaded series: rows, span, frequency, gaps found, columns, target range."
     y = df[df.attrs["target"]]
-    return pd.Series({"source": df.attrs.get("source"), "target": y.name, "rows": len(df),
+    return pd.Series({"source": redact(df.attrs.get("source")), "target": y.name, "rows": len(df),
                       "start": df.index[0].date() if len(df) else None, "end": df.index[-1].date() if len(df) else None,
                       "freq": df.attrs.get("freq"), "calendar": df.attrs.get("calendar"),
                       "gaps": df.attrs.get("gaps", 0), "filled_with": df.attrs.get("fill"),
                       "columns": ", ".join(df.columns), "min": round(float(y.min()), 4), "max": round(float(y.max()), 4),
-                      "mean": round(float(y.mean()), 4)}, name=df.attrs.get("source"))
+                      "mean": round(float(y.mean()), 4)}, name=redact(df.attrs.get("source")))
 
 def list_samples() -> pd.DataFrame:
     "A table of the bundled samples: rows, span, frequency and columns of each."

@@ -39,6 +39,17 @@ CASES = {
     "bad calendar": (lambda f, tmp: load(f, calendar="MOON"), E.ConfigError, "calendar='MOON'"),
     "sql without table": (lambda f, tmp: load(f"sqlite:///{tmp}/x.db"), E.ConfigError, "needs a table or a query"),
     "unsupported source type": (lambda f, tmp: load(42), E.ConfigError, "source of type int"),
+    "query on a CSV file": (lambda f, tmp: load(_csv(f, tmp), query="select * from prices"), E.ConfigError,
+                            "query='select * from prices' is given, but the source"),
+    "query on a sample": (lambda f, tmp: load("sample:AAPL", query="select 1"), E.ConfigError,
+                          "query='select 1' is given, but the source 'sample:AAPL' is not a SQL database"),
+    "table on yfinance": (lambda f, tmp: load("yfinance:AAPL", table="prices"), E.ConfigError,
+                          "table='prices' is given, but the source 'yfinance:AAPL' is not a SQL database"),
+    "table on a DataFrame": (lambda f, tmp: load(f, table="prices"), E.ConfigError, "the source a DataFrame is not"),
+    "missing sqlite file": (lambda f, tmp: load(f"sqlite:///{tmp}/missing.db", table="prices"), E.SourceNotFoundError,
+                            "missing.db' does not exist"),
+    "table and query": (lambda f, tmp: load(_sqlite(f, tmp), table="prices", query="select 1"), E.ConfigError,
+                        "both table='prices' and a query"),
     "naive and zoned dates mixed": (lambda f, tmp: load(_zoned_at(f, 4, "2024-01-05Z")),
                                     E.DateColumnError, "date column 'date' mixes 59 date(s) without a time zone (row 0: "
                                     "'2024-01-01', row 1: '2024-01-02') and 1 with a UTC offset (row 4: '2024-01-05Z')"),
@@ -55,6 +66,9 @@ def _fixed_offsets(freq, periods=20):
     "Berlin wall-clock dates across the March 2024 daylight-saving change, written with fixed UTC offsets."
     idx = pd.date_range("2024-03-25", periods=periods, freq=freq, tz="Europe/Berlin")
     return pd.DataFrame({"date": idx.strftime("%Y-%m-%dT%H:%M:%S%z"), "y": np.sin(np.arange(periods))})
+
+def _csv(frame, tmp):
+    frame.to_csv(tmp / "p.csv", index=False); return tmp / "p.csv"
 
 def _write(path, data):
     path.write_bytes(data); return path
@@ -129,3 +143,20 @@ def test_zoned_timestamps_mixed_with_naive_ones_are_refused(bdays_frame):
     with pytest.raises(E.DateColumnError, match=phrase) as info:
         load(bdays_frame.assign(date=pd.Series(dates, dtype=object)))
     assert info.value.context["column"] == "date" and info.value.context["rows"][:3] == [0, 1, 3]
+
+@pytest.mark.parametrize("kw", [{"query": "select * from prices"}, {"table": "prices"}])
+def test_sql_options_are_refused_before_reading_anything(kw, monkeypatch):
+    "Issue 14, item 15: --query on a non-SQL source was silently ignored; now refused, naming the parameter."
+    import yfinance as yf
+    monkeypatch.setattr(yf, "download", lambda *a, **k: pytest.fail("downloaded although the options are refused"))
+    with pytest.raises(E.ConfigError) as info: load("yfinance:AAPL", **kw)
+    assert info.value.context["parameter"] == next(iter(kw))
+
+def test_a_missing_sqlite_file_is_not_created(tmp_path, monkeypatch):
+    "Issue 14, item 15: connecting to sqlite:///missing.db created an empty file; relative paths are from the cwd."
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite:///missing.db", f"sqlite:///{tmp_path}/sub/missing.db", "sqlite+pysqlite:///missing.db"):
+        with pytest.raises(E.SourceNotFoundError, match="missing.db' does not exist") as info:
+            load(url, query="select * from prices")
+        assert info.value.context["source"] == url
+    assert list(tmp_path.iterdir()) == []

@@ -90,3 +90,21 @@ def test_dataframe_and_series_sources(aapl):
     s = load(aapl["close"])
     assert list(s.columns) == ["close"]
     assert read_source(aapl) is not aapl   # never mutates the caller's frame
+
+def test_a_password_in_the_source_is_never_recorded(aapl, pg_table):
+    "Issue 14, item 4: attrs['source'] and summarize(df) go to MLflow and artifacts; trust auth accepts any password."
+    from forecast_nb.data import summarize
+    url = "postgresql+psycopg://postgres:hunter2@127.0.0.1:5432/test"
+    df = load(url, table=pg_table)
+    _same(df, aapl)
+    assert df.attrs["source"] == "postgresql+psycopg://postgres:***@127.0.0.1:5432/test"
+    s = summarize(df)
+    assert "hunter2" not in repr(s) + str(s.name) + repr(df.attrs)
+    with pytest.raises(E.SourceNotFoundError) as info: load(url, table="no_such_table")
+    assert "hunter2" not in str(info.value) + repr(info.value.context)
+
+def test_sql_options_on_a_file_are_refused(aapl, tmp_path):
+    path = tmp_path / "p.csv"; aapl.reset_index().to_csv(path, index=False)
+    with pytest.raises(E.ConfigError, match="query='select 1' is given, but the source .*p.csv' is not a SQL database"):
+        load(path, query="select 1")
+    with pytest.raises(E.ConfigError, match="table='prices' is given"): load(str(path), table="prices")
