@@ -174,7 +174,8 @@ def _horizon_error(rows:dict, short:list, horizon:int, step:int|None, min_window
     if step == horizon: fits = min(rows[k] for k in short) // min_windows    # the step moves with the horizon
     parts = " and ".join(f"the {k} part has {rows[k]} rows" for k in short)
     sizes = ", ".join(f"{k} {r}" for k, r in rows.items())
+    sizes_needed = ", ".join(f"{k}={need}" for k in short)
     return SplitError(f"horizon={horizon} cannot be scored: {parts}, but {what} {need} rows (parts: {sizes})",
                       hint=(f"use horizon <= {fits}, or " if fits >= 1 else "") + f"make {' and '.join(short)} "
-                           f"at least {need} rows (e.g. " + ", ".join(f"{k}={need}" for k in short) + ") on a longer series",
+                           f"at least {need} rows (e.g. {sizes_needed}) on a longer series",
                       parameter="horizon", rows=rows)

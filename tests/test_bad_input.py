@@ -51,8 +51,9 @@ CASES = {
     "table and query": (lambda f, tmp: load(_sqlite(f, tmp), table="prices", query="select 1"), E.ConfigError,
                         "both table='prices' and a query"),
     "naive and zoned dates mixed": (lambda f, tmp: load(_zoned_at(f, 4, "2024-01-05Z")),
-                                    E.DateColumnError, "date column 'date' mixes 59 date(s) without a time zone (row 0: "
-                                    "'2024-01-01', row 1: '2024-01-02') and 1 with a UTC offset (row 4: '2024-01-05Z')"),
+                                    E.DateColumnError, "date column 'date' mixes 59 date(s) without a time zone"
+                                    " (row 0: '2024-01-01', row 1: '2024-01-02') and 1 with a UTC offset"
+                                    " (row 4: '2024-01-05Z')"),
     "changing UTC offsets": (lambda f, tmp: load(_fixed_offsets("D")), E.FrequencyError,
                              "change their UTC offset from +01:00 to +02:00 at row 7 ('2024-03-31T00:00:00+0100', then "
                              "'2024-04-01T00:00:00+0200'), so in UTC they are not evenly spaced"),

@@ -1,4 +1,4 @@
-"""New observations that do not continue the series: the model's GapError names the missing dates (issue 14, item 14)."""
+"""New observations that leave dates out: the model's GapError names the missing dates (issue 14, item 14)."""
 import pandas as pd
 import pytest
 from forecast_nb import errors as E
@@ -8,7 +8,7 @@ from forecast_nb.registry import forecast_request
 
 @pytest.fixture(scope="module")
 def history():
-    "AAPL close; the model knows all but the last 10 trading days (it continues at 2013-02-15; 2013-02-18 was a holiday)."
+    "AAPL close; the model knows all but the last 10 trading days (it continues at 2013-02-15; 02-18 was a holiday)."
     y = load("sample:AAPL")["close"]
     return y, get_model("naive").fit(y.iloc[:-10]), y.iloc[-10:]
 

@@ -89,7 +89,8 @@ def test_horizon_longer_than_the_parts_is_refused():
     msg = str(info.value)
     assert "horizon=500 cannot be scored: the val part has 45 rows and the test part has 45 rows" in msg
     assert "needs 500 rows (parts: train 210, val 45, test 45)" in msg and "use horizon <= 45" in msg, msg
-    assert info.value.context["parameter"] == "horizon" and info.value.context["rows"] == {"train": 210, "val": 45, "test": 45}
+    assert info.value.context["parameter"] == "horizon"
+    assert info.value.context["rows"] == {"train": 210, "val": 45, "test": 45}
     assert check_horizon(sp, 45) == {"val": 1, "test": 1}
     with pytest.raises(E.SplitError, match="the test part has 20 rows, but one full window of 21 steps needs 21"):
         check_horizon(chrono_split(df, val=None, test=20), 21)
