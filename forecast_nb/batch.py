@@ -7,8 +7,8 @@ from __future__ import annotations
 import itertools, json, os, time, traceback
 from pathlib import Path
 import pandas as pd
-from .config import TrainConfig
-from .errors import ConfigError
+from .config import TrainConfig, make_dir
+from .errors import ConfigError, redact
 
 # %% auto #0
 __all__ = ['expand', 'load_batch', 'run_item', 'run_batch']
@@ -23,12 +23,18 @@ def expand(spec:dict) -> list[TrainConfig]:
     if unknown: raise ConfigError(f"unknown batch key(s) {unknown}", hint="use defaults, runs and grid", parameter=unknown[0])
     base, grid = spec.get("defaults") or {}, spec.get("grid") or {}
     if not all(isinstance(v, list) and v for v in grid.values()): raise ConfigError("every grid field needs a non-empty list of values", hint="e.g. model: [naive, arima]", parameter="grid")
-    overrides = list(spec.get("runs") or []) + [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
-    items = []
-    for i, o in enumerate(overrides):
-        try: items.append(TrainConfig(**(base | o)))
+    runs = spec.get("runs") or []
+    if not isinstance(runs, list) or not all(isinstance(o, dict) for o in runs):
+        raise ConfigError("`runs:` must be a list of config overrides", hint="e.g. runs: [{data: sample:CO2, model: naive}]", parameter="runs")
+    combos = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []   # product() of nothing is one empty item
+    if not runs and not combos:
+        raise ConfigError("the batch file has no items: `runs:` and `grid:` are both empty", hint="list at least one run or one grid field", parameter="batch")
+    items = {}
+    for i, o in enumerate(runs + combos):
+        try: cfg = TrainConfig(**(base | o))
         except ConfigError as e: raise ConfigError(f"batch item {i + 1} ({o}): {e.message}", hint=e.hint, parameter=e.context.get("parameter")) from None
-    return items
+        items.setdefault(cfg.digest(), cfg)                    # an item given twice runs once
+    return list(items.values())
 
 def load_batch(path) -> list[TrainConfig]:
     "Read and expand a batch YAML file."
@@ -43,13 +49,13 @@ def run_item(config:dict, folder:str) -> dict:
     from forecast_nb.runner import train
     cfg, t0 = TrainConfig(**config), time.perf_counter()
     out = (Path(folder) / cfg.digest()).resolve()
-    rec = {"digest": cfg.digest(), "series": cfg.data, "model": cfg.model, "notebook": str(out.with_suffix(".ipynb"))}
+    rec = {"digest": cfg.digest(), "series": redact(cfg.data), "model": cfg.model, "notebook": str(out.with_suffix(".ipynb"))}
     try:
         s = train(cfg, out.with_suffix(".ipynb"), progress=False)
         rec |= {"status": "FINISHED", "chosen": s["model"], "mae": s["metrics"].get("mae"), "naive_mae": s["baseline_metrics"].get("mae"),
                 "gate_passed": s["gate_passed"], "model_version": s["model_version"], "promoted": s["promoted"], "run_id": s["run_id"]}
     except Exception as e:                       # one item's failure is its record, not the batch's
-        rec |= {"status": "FAILED", "error": f"{type(e).__name__}: {e}"[:2000], "traceback": traceback.format_exc()[-4000:]}
+        rec |= {"status": "FAILED", "error": redact(f"{type(e).__name__}: {e}")[:2000], "traceback": redact(traceback.format_exc())[-4000:]}
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     out.with_suffix(".result.json").write_text(json.dumps(rec, default=str))
     return rec
@@ -65,7 +71,7 @@ def run_batch(items:list[TrainConfig], # from load_batch / expand
     "Run every item not yet finished (by config digest); returns the summary table of all items."
     from tqdm.auto import tqdm
     from forecast_nb.tracking import experiment_id
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dir(folder)
     for uri, exp in {(c.tracking_uri, c.experiment) for c in items}: experiment_id(exp, uri)   # store and experiment made once, before workers race
     done = {}
     for p in folder.glob("*.result.json"):

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys
 import pandas as pd
-from .errors import ForecastNBError
+from .errors import ForecastNBError, redact
 from .config import TrainConfig, default_tracking_uri, runs_dir
 
 # %% auto #0
@@ -83,12 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--horizon", type=int, default=5)
     t.add_argument("--refit-every", type=int, default=5, help="walk-forward refits (update in between)")
     t.add_argument("--params", type=_json_dict, default=None, help="fixed model parameters as JSON")
-    t.add_argument("--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db)")
+    t.add_argument("--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db, under $FORECAST_NB_RUNS when set)")
     t.add_argument("--study", help="study name; the same name resumes it")
     t.add_argument("--n-jobs", type=int, default=1, help="worker processes sharing each study")
     t.add_argument("--timeout", type=float, help="seconds per study")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow store for the tuning run and its trials")
+    t.add_argument("--tracking-uri", default=None, help="MLflow store for the tuning run and its trials (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     t.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     t.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
     tr = sub.add_parser("train", help="run the training notebook with papermill (the executed notebook is kept and logged with the run)")
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--alias", default="production", help="alias to serve and follow (default: production)")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; any other needs --token or --insecure)")
     sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--token", default=None, help="bearer token required on every endpoint but /health (default: $FORECAST_NB_TOKEN)")
+    sv.add_argument("--token", default=None, help="bearer token required on every endpoint but /health; prefer $FORECAST_NB_TOKEN (an option shows in `ps`)")
     sv.add_argument("--insecure", action="store_true", help="allow a non-loopback address without a token")
     sv.add_argument("--tracking-uri", **uri)
     sv.add_argument("--log-url", default="sqlite:///predictions.db", help="prediction log, a SQLAlchemy URL (default: sqlite:///predictions.db; 'none' for no log)")
@@ -167,7 +167,7 @@ def _run(args):
     cfg = _config(args)
     res = run_training(cfg)
     s = res.data
-    print(f"loaded {cfg.data}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
+    print(f"loaded {redact(cfg.data)}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
           f"freq {s.attrs['freq']}" + (f" ({s.attrs['calendar']} trading days)" if s.attrs["calendar"] else ""))
     print(f"\nchronological split (gap {cfg.gap}):\n{res.summary().to_string()}")
     f = res.features
@@ -184,7 +184,7 @@ def _run(args):
         print(f"\nfinal model (fit on training and validation), scored once on the test part: MAE {res.final.scores['mae']:.4g} vs naive {res.final.naive_scores['mae']:.4g}")
     print(f"gate: {'off' if res.gate is None else res.gate}")
     print(f"model: {res.logged.decision}")
-    print(f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {cfg.tracking_uri} ({res.seconds:.1f} s)")
+    print(f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {redact(cfg.tracking_uri)} ({res.seconds:.1f} s)")
     if cfg.tracking_uri.startswith("sqlite:///"):
         print(f"look at it with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
 
@@ -195,25 +195,25 @@ def _tune(args):
     from forecast_nb.tracking import tune_tracked
     kw = dict(method=args.method, n_trials=args.n_trials, metric=args.metric, params=args.params, cv={"horizon": args.horizon, "refit_every": args.refit_every},
               storage=args.storage, study_name=args.study, n_jobs=args.n_jobs, timeout=args.timeout, seed=args.seed, progress=not args.json)
-    data = load(args.data)
-    res, run_id = (tune(args.model, data, **kw), None) if args.no_tracking else tune_tracked(args.model, data, tracking_uri=args.tracking_uri, **kw)
+    data, uri = load(args.data), default_tracking_uri(args.tracking_uri)
+    res, run_id = (tune(args.model, data, **kw), None) if args.no_tracking else tune_tracked(args.model, data, tracking_uri=uri, **kw)
     if args.json: print(json.dumps(json.loads(res.to_json()) | {"mlflow_run_id": run_id})); return
-    print(f"tuning {args.model} on {args.data} ({args.metric}, walk-forward over the validation part, {args.horizon} steps ahead)\n")
+    print(f"tuning {args.model} on {redact(args.data)} ({args.metric}, walk-forward over the validation part, {args.horizon} steps ahead)\n")
     print(res.table.to_string())
     print(f"\nbest: {res.best_method} with {args.metric} {res.best_value:.4f}, parameters {res.best_params}")
-    if run_id: print(f"MLflow run {run_id} (one nested run per trial) at {args.tracking_uri}")
+    if run_id: print(f"MLflow run {run_id} (one nested run per trial) at {redact(uri)}")
 
 # %% ../nbs/15_cli.ipynb #f9c328ee
 DEMO = dict(data="sample:AAPL", model="auto", model_params={"prophet": {"update_mode": "anchor"}}, tuning="bayes", n_trials=6, max_tuning_rounds=1)
 
 def _demo(args):
     "forecast-nb demo: the training notebook on the daily sample, then where everything is."
-    import mlflow
     from forecast_nb.runner import train
+    from forecast_nb.tracking import mlflow_client
     cfg = _config(args, DEMO)                       # the YAML file and the options given on the command line win
-    print(f"training on {cfg.data}: candidates arima, prophet, lstm; Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...", flush=True)
+    print(f"training on {redact(cfg.data)}: candidates arima, prophet, lstm; Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...", flush=True)
     s = train(cfg)
-    run = mlflow.MlflowClient(cfg.tracking_uri).get_run(s["run_id"])
+    run = mlflow_client(cfg.tracking_uri).get_run(s["run_id"])
     scores = pd.DataFrame({s["model"]: s["metrics"], "naive": s["baseline_metrics"]}).loc[["mae", "rmse", "mape", "mase", "r2", "coverage_80", "coverage_95"]]
     print(f"\nchosen model: {s['model']} {json.dumps(s['params'], default=str)} after {s['tuning_rounds']} tuning round(s)")
     print(f"test scores (touched once) beside the naive baseline:\n{scores.round(3).to_string()}")
@@ -254,9 +254,9 @@ def _train(args):
     s = train(cfg, args.output, progress=not args.json)
     if args.json: print(json.dumps(s, default=str)); return
     m, b = s["metrics"], s["baseline_metrics"]
-    print(f"trained {s['model']} on {cfg.data}: test MAE {m.get('mae', float('nan')):.4g} vs naive {b.get('mae', float('nan')):.4g}; "
+    print(f"trained {s['model']} on {redact(cfg.data)}: test MAE {m.get('mae', float('nan')):.4g} vs naive {b.get('mae', float('nan')):.4g}; "
           f"gate {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}")
-    print(f"model: {s['decision']}\nMLflow run {s['run_id']} at {cfg.tracking_uri}\nexecuted notebook: {s['notebook']}")
+    print(f"model: {s['decision']}\nMLflow run {s['run_id']} at {redact(cfg.tracking_uri)}\nexecuted notebook: {s['notebook']}")
 
 # %% ../nbs/15_cli.ipynb #595a9568
 def _registry(args):
@@ -267,16 +267,17 @@ def _registry(args):
         done = upload_pending(tracking_uri=args.tracking_uri)
         for d in done: print(f"uploaded run {d.run_id}: {d.decision}")
         print(f"{len(done)} pending run(s) uploaded from {pending_dir()}"); return
-    import mlflow
     from forecast_nb.registry import promote, rollback
     from forecast_nb.tracking import probe
-    probe(uri); mlflow.set_tracking_uri(uri)
-    aliases = promote(args.name, args.version) if args.command == "promote" else rollback(args.name)
+    probe(uri)
+    aliases = promote(args.name, args.version, uri) if args.command == "promote" else rollback(args.name, uri)
     print(f"{args.name}: production -> v{aliases['production']}" + (f", previous -> v{aliases['previous']}" if aliases["previous"] else ""))
 
 def _serve(args):
     "forecast-nb serve: the API on uvicorn until interrupted."
     from forecast_nb.serve import serve
+    if args.token: print("warning: --token shows in the process list (ps) to every user of this machine; "
+                         "export FORECAST_NB_TOKEN instead", file=sys.stderr, flush=True)
     print(f"serving models:/{args.name}@{args.alias} on http://{args.host}:{args.port} (docs at /docs)", flush=True)
     serve(args.name, args.alias, args.host, args.port, args.token, args.insecure, args.tracking_uri,
           None if args.log_url.lower() == "none" else args.log_url, args.max_horizon, args.poll_seconds)

@@ -142,6 +142,14 @@ class TrainConfig(BaseModel):
     def public_dict(self) -> dict:
         "`to_dict` with the passwords in URLs masked: what runs, artifacts and models record."
         return redact(self.to_dict())
+    def secrets(self) -> dict:
+        "The fields whose values hold a password, unmasked (what a papermill kernel gets through $FORECAST_NB_SECRETS)."
+        return {k: v for k, v in self.to_dict().items() if isinstance(v, str) and redact(v) != v}
+    @staticmethod
+    def unmask(values:dict) -> dict:
+        "`values` with each masked field put back from $FORECAST_NB_SECRETS (only where it masks to the same text)."
+        known = json.loads(os.environ.get("FORECAST_NB_SECRETS") or "{}")
+        return {k: known[k] if k in known and redact(known[k]) == v else v for k, v in values.items()}
     def loader_options(self) -> dict:
         "The keyword arguments of `data.load` this config sets (everything about reading the source but the source)."
         return {k: getattr(self, k) for k in ("target", "date_col", "freq", "fill", "calendar", "table", "query")}

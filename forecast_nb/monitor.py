@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .config import TrainConfig, default_tracking_uri, runs_dir
+from .config import TrainConfig, default_tracking_uri, make_dir, runs_dir
 from .data import load
-from .errors import RegistryError
+from .errors import RegistryError, redact
 from .registry import alias_version
 from .serve import PredictionLog
 
@@ -180,20 +180,20 @@ def monitor_dir() -> Path:
 def _deployed_info(name:str, alias:str, uri:str) -> tuple[str, str, dict]:
     "The version `alias` points at, its training run and its metadata (config, data span, metrics)."
     import mlflow
-    from mlflow import MlflowClient
-    version = alias_version(name, alias, MlflowClient(uri))
+    from forecast_nb.tracking import mlflow_client
+    c = mlflow_client(uri)
+    version = alias_version(name, alias, c)
     if version is None: raise RegistryError(f"registered model {name!r} has no {alias!r} alias in {uri}", hint="check --name, --alias and --tracking-uri", parameter="name")
-    mv = MlflowClient(uri).get_model_version(name, version)
-    mlmodel = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}/MLmodel", tracking_uri=uri)   # no global tracking URI set
-    return version, mv.run_id, mlflow.models.Model.load(mlmodel).metadata or {}
+    where = c.get_model_version_download_uri(name, version)          # from this registry: MLflow's models:/ URIs ask the process-wide one
+    mlmodel = mlflow.artifacts.download_artifacts(artifact_uri=f"{where.rstrip('/')}/MLmodel", tracking_uri=uri)
+    return version, c.get_model_version(name, version).run_id, mlflow.models.Model.load(mlmodel).metadata or {}
 
 def _log_check(report:MonitorReport, uri:str, experiment:str, folder:Path) -> str:
     "The check as an MLflow run: metrics, tags, the plot, the tables and the report."
-    from mlflow import MlflowClient
     from mlflow.entities import Metric, RunTag
-    from forecast_nb.tracking import ended, experiment_id
+    from forecast_nb.tracking import ended, experiment_id, mlflow_client
     import matplotlib.pyplot as plt
-    client, now = MlflowClient(uri), int(time.time() * 1000)
+    client, now = mlflow_client(uri), int(time.time() * 1000)
     rid = client.create_run(experiment_id(experiment, uri), run_name=f"monitor-{report.name}-v{report.version}",
                             tags={"workflow.stage": "monitoring", "model.name": report.name, "model.version": report.version}).info.run_id
     with ended(client, rid):
@@ -228,6 +228,7 @@ def check(name:str, # registered model
     uri = default_tracking_uri(tracking_uri)
     version, run_id, meta = _deployed_info(name, alias, uri)
     cfg = TrainConfig.from_dict(meta["config"]) if meta.get("config") else None
+    if cfg is not None and redact(data) != cfg.data: cfg = cfg.replace(table=None, query=None)   # another source: its own table
     df = load(data, **({} if cfg is None else cfg.loader_options()))
     y = df[df.attrs["target"]]
     with PredictionLog(log_url, writer=False) as plog: errors = live_errors(plog.read(name, version), y)
@@ -238,8 +239,7 @@ def check(name:str, # registered model
     recent = changes(since, use_log).iloc[-drift_window:]
     table = drift(changes(train.iloc[-reference_rows - 1:], use_log), recent, ks_alpha, psi_threshold) if len(recent) >= min_samples else pd.DataFrame()
     report = MonitorReport(name, version, summary, by_step, table, errors, tolerance, min_samples)
-    folder = monitor_dir() / f"{name}-v{version}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dir(monitor_dir() / f"{name}-v{version}-{time.strftime('%Y%m%d-%H%M%S')}")
     report.run_id = _log_check(report, uri, experiment, folder)              # the finding is on record before anything else runs
     report.report_path = str(folder / "report.md")
     if retrain and report.flagged: _retrain(report, cfg, data, uri, folder)
@@ -247,10 +247,10 @@ def check(name:str, # registered model
 
 def _retrain(report:MonitorReport, cfg:TrainConfig|None, data:str, uri:str, folder:Path):
     "The training workflow with the deployed version's config on the fresh data; its outcome joins the check's run and report."
-    from mlflow import MlflowClient
     from mlflow.entities import RunTag
     from forecast_nb.pipeline import run_training
-    client = MlflowClient(uri)
+    from forecast_nb.tracking import mlflow_client
+    client = mlflow_client(uri)
     try:
         if cfg is None: raise RegistryError(f"{report.name} v{report.version} carries no training config to retrain with", hint="retrain it with forecast-nb run and its original options", parameter="name")
         res = run_training(cfg.replace(data=data, tracking_uri=uri, model_name=report.name, run_name=f"retrain-{report.name}"))
@@ -266,11 +266,11 @@ def check_notebook(parameters:dict, # `check`'s arguments by name: name, data, t
                    output:str|Path|None=None, # the executed notebook (default: under _runs/notebooks/)
                    progress:bool=True) -> dict:
     "Run the monitor notebook; returns the check's summary (`MonitorReport.to_dict`) and the notebook's path."
-    from mlflow import MlflowClient
     from forecast_nb.runner import executed_path, run_workflow
+    from forecast_nb.tracking import mlflow_client
     output = executed_path("monitor", output)
     summary_path = output.with_suffix(".json")
     run_workflow("monitor", parameters | {"summary_path": str(summary_path)}, output, progress)
     summary = json.loads(summary_path.read_text())
-    MlflowClient(default_tracking_uri(parameters.get("tracking_uri"))).log_artifact(summary["run_id"], str(output), "notebook")
+    mlflow_client(default_tracking_uri(parameters.get("tracking_uri"))).log_artifact(summary["run_id"], str(output), "notebook")
     return summary | {"notebook": str(output)}

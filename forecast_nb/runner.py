@@ -4,10 +4,11 @@
 
 # %% ../nbs/12_runner.ipynb #746c7661
 from __future__ import annotations
-import json, os, time, uuid
+import json, os, threading, time, uuid
+from contextlib import contextmanager
 from pathlib import Path
-from .config import TrainConfig, runs_dir
-from .errors import ConfigError, WorkflowError
+from .config import TrainConfig, make_dir, runs_dir
+from .errors import ConfigError, WorkflowError, redact
 
 # %% auto #0
 __all__ = ['workflow', 'notebook_parameters', 'parse_overrides', 'run_workflow', 'notebooks_dir', 'executed_path', 'train']
@@ -37,18 +38,36 @@ def parse_overrides(items:list[str]) -> dict:
     return out
 
 # %% ../nbs/12_runner.ipynb #51a86abe
+_ENV = threading.Lock()
+
+@contextmanager
+def _kernel_env(values:dict):
+    "Environment variables for the kernel started in the block (a kernel inherits the environment when it starts)."
+    if not values: yield; return
+    with _ENV:
+        before = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+        try: yield
+        finally:
+            for k, v in before.items():
+                if v is None: os.environ.pop(k, None)
+                else: os.environ[k] = v
+
 def run_workflow(name:str, # workflow notebook: train, ...
                  parameters:dict, # injected after its `parameters` cell
                  output:str|Path, # where the executed notebook is written (outside nbs/)
-                 progress:bool=True) -> Path:
+                 progress:bool=True,
+                 secrets:dict|None=None) -> Path: # values the kernel gets through $FORECAST_NB_SECRETS, never written in the notebook
     "Execute workflow `name` with `parameters` on the python3 kernel; returns the executed notebook's path."
     import papermill as pm
     known = notebook_parameters(name)
     unknown = sorted(set(parameters) - set(known))
     if unknown: raise ConfigError(f"unknown parameter(s) {unknown} for the {name} notebook", hint=f"its parameters are {sorted(known)}", parameter=unknown[0])
-    output = Path(output); output.parent.mkdir(parents=True, exist_ok=True)
-    try: pm.execute_notebook(str(workflow(name)), str(output), parameters=parameters, kernel_name="python3", progress_bar=progress,
-                             cwd=os.getcwd(), log_output=False)          # the kernel works where the command was run: relative paths mean the same
+    output = Path(output); make_dir(output.parent)
+    try:
+        with _kernel_env({"FORECAST_NB_SECRETS": json.dumps(secrets)} if secrets else {}):
+            pm.execute_notebook(str(workflow(name)), str(output), parameters=parameters, kernel_name="python3", progress_bar=progress,
+                                cwd=os.getcwd(), log_output=False)     # the kernel works where the command was run: relative paths mean the same
     except pm.PapermillExecutionError as e:
         raise WorkflowError(f"the {name} notebook failed in cell {e.exec_count}: {e.ename}: {e.evalue}", hint=f"the executed notebook is kept in {output}",
                             notebook=str(output), ename=e.ename, evalue=e.evalue) from None
@@ -67,18 +86,17 @@ def train(config:TrainConfig, # the run's config
           output:str|Path|None=None, # the executed notebook (default: under notebooks_dir())
           progress:bool=True) -> dict:
     "Run the training notebook for `config`; returns its summary (run_id, status, model, metrics, baseline_metrics, gate_passed, model_version, promoted, notebook)."
-    import mlflow
-    from forecast_nb.tracking import experiment_id, mark_failed
+    from forecast_nb.tracking import experiment_id, mark_failed, mlflow_client
     output = executed_path("train", output)
     summary_path = output.with_suffix(".json")
-    try: run_workflow("train", config.to_dict() | {"summary_path": str(summary_path)}, output, progress)
+    try: run_workflow("train", config.public_dict() | {"summary_path": str(summary_path)}, output, progress, config.secrets())
     except WorkflowError as e:
-        client = mlflow.MlflowClient(config.tracking_uri)
-        rid = client.create_run(experiment_id(config.experiment, config.tracking_uri), run_name=f"train-{config.data}".replace(":", "-"),
-                                tags={"workflow.stage": "training", "data.source": config.data}).info.run_id
+        client = mlflow_client(config.tracking_uri)
+        rid = client.create_run(experiment_id(config.experiment, config.tracking_uri), run_name=redact(f"train-{config.data}".replace(":", "-")),
+                                tags={"workflow.stage": "training", "data.source": redact(config.data)}).info.run_id
         client.log_artifact(rid, str(output), "notebook")
         mark_failed(client, rid, e)
         raise WorkflowError(e.message, hint=e.hint + f"; MLflow run {rid} is marked FAILED", notebook=str(output), run_id=rid) from None
     summary = json.loads(summary_path.read_text())
-    mlflow.MlflowClient(config.tracking_uri).log_artifact(summary["run_id"], str(output), "notebook")
+    mlflow_client(config.tracking_uri).log_artifact(summary["run_id"], str(output), "notebook")
     return summary | {"notebook": str(output)}

@@ -50,13 +50,13 @@ def mlflow_client(tracking_uri:str):
     "An `MlflowClient` bound to `tracking_uri`: an embedded store is created once under a lock; HTTP calls are bounded."
     from mlflow import MlflowClient
     for k, v in HTTP_LIMITS.items(): os.environ.setdefault(k, v)
-    c = MlflowClient(tracking_uri, registry_uri=tracking_uri)
     if tracking_uri.startswith("sqlite:///") and tracking_uri not in _ready:
         Path(tracking_uri.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        with store_lock(tracking_uri):                   # MLflow migrates a new database's schema on first use
+        with store_lock(tracking_uri):                   # MLflow creates and migrates a new database's tables on first use
+            c = MlflowClient(tracking_uri, registry_uri=tracking_uri)
             c.search_experiments(max_results=1); c.search_registered_models(max_results=1)
         _ready.add(tracking_uri)
-    return c
+    return MlflowClient(tracking_uri, registry_uri=tracking_uri)
 
 _FLUENT = threading.Lock()
 

@@ -1,0 +1,63 @@
+"""Tracking under faults: a new embedded store opened by several processes at once, a tuning run killed and resumed,
+a tracking server that dies during an upload."""
+import json, multiprocessing as mp, os, signal, subprocess, sys, threading, time
+from pathlib import Path
+import pytest
+
+BIN = Path(sys.executable).parent / "forecast-nb"
+
+def _open_store(uri:str, start:float, out):
+    from forecast_nb.tracking import experiment_id
+    time.sleep(max(0.0, start - time.time()))                  # every process opens the store at the same moment
+    try: out.put(("ok", experiment_id("together", uri)))
+    except Exception as e: out.put(("error", f"{type(e).__name__}: {e}"))
+
+def test_several_processes_create_a_new_store_once(tmp_path):
+    ctx = mp.get_context("spawn")
+    for round_ in range(3):
+        uri, out = f"sqlite:///{tmp_path}/r{round_}/mlflow.db", ctx.Queue()
+        procs = [ctx.Process(target=_open_store, args=(uri, time.time() + 4, out)) for _ in range(6)]
+        for p in procs: p.start()
+        results = [out.get(timeout=120) for _ in procs]
+        for p in procs: p.join(30)
+        assert all(kind == "ok" for kind, _ in results), results
+        assert len({v for _, v in results}) == 1               # one experiment, made once
+
+def test_http_calls_are_bounded_unless_the_environment_says_otherwise(monkeypatch):
+    from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT
+    from forecast_nb.tracking import mlflow_client
+    for k in ("MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"): monkeypatch.delenv(k, raising=False)
+    mlflow_client("http://127.0.0.1:9")
+    assert (MLFLOW_HTTP_REQUEST_TIMEOUT.get(), MLFLOW_HTTP_REQUEST_MAX_RETRIES.get()) == (15, 2)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "40")
+    mlflow_client("http://127.0.0.1:9")
+    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == 40
+
+def _children(client, exp, parent):
+    return client.search_runs([exp], f"tags.mlflow.parentRunId = '{parent}'", max_results=1000)
+
+def test_a_killed_tune_resumes_under_the_same_parent_run_with_every_trial_once(tmp_path):
+    import mlflow, optuna
+    from forecast_nb.tuning import spends_budget
+    uri, storage = f"sqlite:///{tmp_path}/mlflow.db", f"sqlite:///{tmp_path}/optuna.db"
+    cmd = [str(BIN), "tune", "--model", "arima", "--data", "sample:CO2", "--method", "random", "--n-trials", "12", "--horizon", "12",
+           "--storage", storage, "--study", "co2-kill", "--tracking-uri", uri, "--json"]
+    env = os.environ | {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg", "FORECAST_NB_RUNS": str(tmp_path)}
+    p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    client, deadline = mlflow.MlflowClient(uri), time.time() + 240
+    while time.time() < deadline:                              # kill it once some trials are logged, before it is done
+        exp = (Path(tmp_path, "mlflow.db").exists() and client.get_experiment_by_name("forecast-nb-tuning")) or None
+        if exp and len(client.search_runs([exp.experiment_id], "tags.`tuning.method` = 'random'")) >= 3: break
+        assert p.poll() is None, p.stderr.read().decode()[-2000:]
+        time.sleep(0.3)
+    p.send_signal(signal.SIGKILL); p.wait(30)
+    parents = client.search_runs([exp.experiment_id], "tags.`workflow.stage` = 'tuning'")
+    assert len(parents) == 1 and parents[0].info.status == "RUNNING"
+    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    parents = client.search_runs([exp.experiment_id], "tags.`workflow.stage` = 'tuning'")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED" and parents[0].info.run_id == json.loads(r.stdout)["mlflow_run_id"]
+    numbers = [int(c.data.params["trial_number"]) for c in _children(client, exp.experiment_id, parents[0].info.run_id)]
+    study = optuna.load_study(study_name="co2-kill", storage=storage)
+    finished = [t.number for t in study.get_trials(deepcopy=False) if spends_budget(t)]
+    assert len(numbers) == len(set(numbers)) and set(finished) <= set(numbers) and len(finished) >= 12
