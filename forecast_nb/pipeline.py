@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from .config import AUTO_CANDIDATES, TrainConfig, make_dir, runs_dir
-from .errors import ConfigError, TrackingUnavailableError, WorkflowError, redact
+from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError, redact
 from .data import load, summarize
 from .split import Split, check_horizon, chrono_split, plot_split
 from .features import FeatureSpec, build_features, design_matrix, check_no_leakage
@@ -238,7 +238,7 @@ def upload(folder, # a bundle written by `write_bundle`
     from mlflow.entities import Metric, Param, RunTag
     folder = Path(folder); man = json.loads((folder / "bundle.json").read_text())
     cfg = TrainConfig.from_dict(man["config"]); uri = tracking_uri or cfg.tracking_uri
-    if uri != redact(uri) or ":***@" in uri:
+    if ":***@" in uri:                                    # masked when the bundle was written
         raise ConfigError(f"the run in {folder} was made for {redact(uri)}, whose password is not kept on disk",
                           hint="give the URI with its password: forecast-nb log-pending --tracking-uri URI", parameter="tracking_uri")
     probe(uri)
@@ -381,6 +381,7 @@ def run_training(config:TrainConfig|dict|None=None, # the run's parameters (defa
     try: logged = upload(folder, cfg.tracking_uri)
     except TrackingUnavailableError as e:
         raise TrackingUnavailableError(e.message, hint=f"the run is kept in {folder}; `forecast-nb log-pending` uploads it when the server is back", uri=cfg.tracking_uri, pending=str(folder)) from None
+    except ForecastNBError: raise
     except Exception as e:                                              # a server that died mid-upload, a refused call: the bundle stays
         raise WorkflowError(f"logging the run to {cfg.tracking_uri} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:2000],
                             hint=f"the run is kept in {folder}; `forecast-nb log-pending` uploads it (and ends the partial run)", pending=str(folder)) from e

@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import TrackingUnavailableError, redact
 
 # %% auto #0
-__all__ = ['HTTP_LIMITS', 'artifact_root', 'experiment_id', 'store_lock', 'mlflow_client', 'fluent', 'data_tags', 'code_tags',
+__all__ = ['MLFLOW_SETTINGS', 'artifact_root', 'experiment_id', 'store_lock', 'mlflow_client', 'fluent', 'data_tags', 'code_tags',
            'flat_params', 'ended', 'mark_failed', 'probe', 'TrialLogger', 'tune_tracked']
 
 # %% ../nbs/09_tracking.ipynb #fcdefcc0
@@ -31,7 +31,8 @@ def experiment_id(name:str, tracking_uri:str) -> str:
         return c.get_experiment_by_name(name).experiment_id
 
 # %% ../nbs/09_tracking.ipynb #2c1cb481
-HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+MLFLOW_SETTINGS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                   "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}   # its "View run at URL" line would print a URL's password
 _ready:set[str] = set()        # embedded stores this process has created or seen
 
 @contextmanager
@@ -49,7 +50,7 @@ def store_lock(tracking_uri:str):
 def mlflow_client(tracking_uri:str):
     "An `MlflowClient` bound to `tracking_uri`: an embedded store is created once under a lock; HTTP calls are bounded."
     from mlflow import MlflowClient
-    for k, v in HTTP_LIMITS.items(): os.environ.setdefault(k, v)
+    for k, v in MLFLOW_SETTINGS.items(): os.environ.setdefault(k, v)
     if tracking_uri.startswith("sqlite:///") and tracking_uri not in _ready:
         Path(tracking_uri.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
         with store_lock(tracking_uri):                   # MLflow creates and migrates a new database's tables on first use

@@ -12,7 +12,7 @@ import pandas as pd
 from .config import runs_dir
 from .errors import ConfigError
 from .data import db_url
-from .split import chrono_split
+from .split import check_horizon, chrono_split
 from .backtest import walk_forward
 from .models import MODELS, get_model
 
@@ -240,6 +240,7 @@ def tune(model:str, # a model name (see get_model)
     sp = chrono_split(frame, val=val, test=test)
     y = pd.concat([sp.train, sp.val])[target]
     cv = {"horizon": 5, "initial": len(sp.train)} | (cv or {})
+    check_horizon(sp, cv["horizon"], cv.get("step"))
     if metric not in ("mae", "rmse", "mape", "smape", "mase", "r2"): raise ConfigError(f"metric={metric!r} cannot be minimised here", hint="use mae, rmse, mape, smape or mase", parameter="metric")
     studies, rows = {}, {}
     for m in methods:

@@ -1,6 +1,7 @@
 """`forecast-nb batch` end to end: parallel papermill runs, one failing item, resume after a kill, and a real Dask cluster on loopback."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
+import pytest
 import mlflow
 
 BIN = Path(sys.executable).parent / "forecast-nb"
@@ -60,3 +61,21 @@ def test_batch_on_a_dask_cluster(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     table = json.loads(r.stdout.strip().splitlines()[-1])
     assert [t["status"] for t in table] == ["FINISHED", "FINISHED"] and all(Path(t["notebook"]).exists() for t in table)
+
+@pytest.mark.parametrize("text, models", [
+    ("defaults: {data: 'sample:CO2'}\nruns: [{model: naive}]\n", ["naive"]),                                  # runs only: no phantom of the defaults
+    ("defaults: {data: 'sample:CO2'}\ngrid: {model: [naive, drift]}\n", ["naive", "drift"]),                   # grid only
+    ("defaults: {data: 'sample:CO2'}\nruns: [{model: arima}, {model: naive}]\ngrid: {model: [naive, drift]}\n", ["arima", "naive", "drift"]),
+    ("runs: [{}, {data: 'sample:AAPL'}]\n", ["arima"]),                                                        # equal to the defaults: once
+])
+def test_batch_files_have_exactly_the_items_they_list(tmp_path, text, models):
+    from forecast_nb.batch import load_batch
+    (tmp_path / "b.yaml").write_text(text)
+    assert [c.model for c in load_batch(tmp_path / "b.yaml")] == models
+
+@pytest.mark.parametrize("text", ["defaults: {data: 'sample:CO2'}\n", "runs: []\ngrid: {}\n"])
+def test_a_batch_file_without_items_is_a_clear_error(tmp_path, text):
+    from forecast_nb.batch import load_batch
+    from forecast_nb.errors import ConfigError
+    (tmp_path / "b.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="runs:|no items"): load_batch(tmp_path / "b.yaml")

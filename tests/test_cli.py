@@ -67,3 +67,40 @@ def test_run_bad_config_exits_2(tmp_path):
     (tmp_path / "c.yaml").write_text("data: sample:CO2\nvall: 3\n")
     r = run("run", "--config", "c.yaml", cwd=tmp_path)
     assert r.returncode == 2 and "unknown config key(s) ['vall']" in r.stderr
+
+def test_a_horizon_the_split_cannot_score_is_refused_before_anything_runs(tmp_path):
+    r = run("run", "--data", "sample:CO2", "--horizon", "500", "--model", "naive", cwd=tmp_path)
+    assert r.returncode == 2 and "horizon=500 cannot be scored" in r.stderr and "rows" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "mlflow.db").exists()                           # no run logged
+    r = run("tune", "--model", "naive", "--data", "sample:CO2", "--horizon", "500", "--no-tracking", cwd=tmp_path)
+    assert r.returncode == 2 and "horizon=500 cannot be scored" in r.stderr
+
+def test_a_run_that_fails_after_loading_leaves_no_empty_pending_folder(tmp_path):
+    r = run("run", "--data", "sample:CO2", "--model", "arima", "--model-params", '{"nonsense": 1}', cwd=tmp_path)
+    assert r.returncode == 2 and "nonsense" in r.stderr
+    assert not list((tmp_path / "_runs" / "pending").glob("*"))
+
+@pytest.mark.parametrize("cmd", [["run", "--data", "sample:CO2", "--model", "naive"], ["train", "-p", "data=sample:CO2", "-p", "model=naive"],
+                                 ["batch", "b.yaml"]])
+def test_a_run_folder_that_cannot_be_written_is_one_line_exit_2(tmp_path, cmd):
+    (tmp_path / "b.yaml").write_text("runs: [{data: sample:CO2, model: naive}]\n")
+    (tmp_path / "file").write_text("")                                 # a path under a file cannot be a folder, whoever runs the test
+    env = {"FORECAST_NB_RUNS": str(tmp_path / "file" / "runs")}
+    r = subprocess.run([str(BIN), *cmd], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | env | {"PYTHONWARNINGS": "ignore"})
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Traceback" not in r.stderr and r.stderr.strip().startswith("error: cannot write to the folder") and "FORECAST_NB_RUNS" in r.stderr
+
+def test_tune_keeps_its_files_where_the_environment_says(tmp_path):
+    env = {k: v for k, v in os.environ.items()} | {"FORECAST_NB_RUNS": str(tmp_path / "runs"), "PYTHONWARNINGS": "ignore",
+                                                   "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db"}
+    r = subprocess.run([str(BIN), "tune", "--model", "drift", "--data", "sample:CO2", "--method", "random", "--n-trials", "2", "--horizon", "12"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "runs" / "optuna.db").exists() and (tmp_path / "store" / "mlflow.db").exists() and not (tmp_path / "_runs").exists()
+    assert not (tmp_path / "mlflow.db").exists()
+
+def test_serve_warns_that_a_token_on_the_command_line_shows_in_ps(tmp_path):
+    r = run("serve", "--name", "nothing-here", "--token", "s3cret", cwd=tmp_path)
+    assert "warning: --token shows in the process list" in r.stderr and "FORECAST_NB_TOKEN" in r.stderr
+    assert r.returncode == 2 and "s3cret" not in r.stderr + r.stdout
