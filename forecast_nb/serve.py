@@ -259,18 +259,13 @@ def load_deployed(name:str, # registered model name
                   alias:str="production", # the alias it was found under (reported only)
                   tracking_uri:str|None=None) -> Deployed:
     "Download and load one registered version as a `Deployed`."
-    import mlflow
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
-    import tempfile
-    version = str(version)
-    with tempfile.TemporaryDirectory(prefix="forecast-nb-serve-") as d:   # loaded into memory, then the download goes
-        try:
-            mv = MlflowClient(tracking_uri).get_model_version(name, version)
-            path = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", tracking_uri=tracking_uri, dst_path=d)
-        except MlflowException as e:
-            raise RegistryError(f"registered model {name!r} version {version} cannot be loaded: {e.message}", hint="check the name, the version and the tracking URI", parameter="name") from e
-        pm = mlflow.pyfunc.load_model(path)
+    from forecast_nb.registry import load_version
+    from forecast_nb.tracking import mlflow_client
+    client, version = mlflow_client(default_tracking_uri(tracking_uri)), str(version)     # every call through this registry
+    try: mv, pm = client.get_model_version(name, version), load_version(name, version, client)
+    except MlflowException as e:
+        raise RegistryError(f"registered model {name!r} version {version} cannot be loaded: {e.message}", hint="check the name, the version and the tracking URI", parameter="name") from e
     return Deployed(name, alias, version, mv.run_id, pm.unwrap_python_model().model, dict(pm.metadata.metadata or {}),
                     datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
