@@ -1,6 +1,6 @@
 """Tracking under faults: a new embedded store opened by several processes at once, a tuning run killed and resumed,
 a tracking server that dies during an upload."""
-import json, multiprocessing as mp, os, signal, subprocess, sys, threading, time
+import json, multiprocessing as mp, os, signal, subprocess, sys, threading, time, urllib.error
 from pathlib import Path
 import pytest
 
@@ -61,3 +61,58 @@ def test_a_killed_tune_resumes_under_the_same_parent_run_with_every_trial_once(t
     study = optuna.load_study(study_name="co2-kill", storage=storage)
     finished = [t.number for t in study.get_trials(deepcopy=False) if spends_budget(t)]
     assert len(numbers) == len(set(numbers)) and set(finished) <= set(numbers) and len(finished) >= 12
+
+class _DyingProxy:
+    "An HTTP proxy to a tracking server that dies (drops every connection) a few requests after the training run is created."
+    def __init__(self, target:str, after:int=3):
+        import http.server, urllib.request
+        proxy = self
+        self.target, self.after, self.seen_create, self.count, self.dead = target, after, False, 0, False
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a): pass
+            def _forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.dead: self.close_connection = True; return          # the server is gone: no answer at all
+                if proxy.seen_create: proxy.count += 1; proxy.dead = proxy.count >= proxy.after
+                if "/runs/create" in self.path and b"training" in body: proxy.seen_create = True
+                req = urllib.request.Request(proxy.target + self.path, data=body or None, method=self.command,
+                                             headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")})
+                try: r = urllib.request.urlopen(req, timeout=60); status, data, headers = r.status, r.read(), r.headers
+                except urllib.error.HTTPError as e: status, data, headers = e.code, e.read(), e.headers
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"): self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data))); self.end_headers(); self.wfile.write(data)
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+def test_a_server_that_dies_mid_upload_fails_the_run_fast_and_log_pending_ends_the_partial_run(tmp_path):
+    from mlflow import MlflowClient
+    from test_mlflow_server import ENV, free_port, wait_http
+    port = free_port()
+    proc = subprocess.Popen([str(BIN.parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db", "--artifacts-destination",
+                             str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                            env=ENV, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
+    proxy = None
+    try:
+        real = f"http://127.0.0.1:{port}"
+        wait_http(real + "/health", proc)
+        proxy = _DyingProxy(real)
+        env = {k: v for k, v in ENV.items() if not k.startswith("MLFLOW_HTTP")} | {"FORECAST_NB_RUNS": str(tmp_path / "runs")}
+        args = ["run", "--data", "sample:CO2", "--val-size", "24", "--test-size", "24", "--horizon", "12", "--model", "naive", "--model-name", "dies"]
+        t0 = time.time()
+        r = subprocess.run([str(BIN), *args, "--tracking-uri", proxy.url], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert proxy.dead and r.returncode == 2, (r.stdout[-2000:], r.stderr[-2000:])
+        assert time.time() - t0 < 60 and "log-pending" in r.stderr and "Traceback" not in r.stderr
+        assert len(list((tmp_path / "runs" / "pending").glob("*/bundle.json"))) == 1
+        r = subprocess.run([str(BIN), "log-pending", "--tracking-uri", real], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and "1 pending run(s) uploaded" in r.stdout, r.stderr[-2000:]
+        c = MlflowClient(real)
+        runs = c.search_runs([c.get_experiment_by_name("forecast-nb").experiment_id], "tags.`workflow.stage` = 'training'")
+        assert sorted(x.info.status for x in runs) == ["FAILED", "FINISHED"]      # the partial run is ended, never left RUNNING
+        assert [x.data.tags.get("superseded") is not None for x in runs if x.info.status == "FAILED"] == [True]
+    finally:
+        if proxy: proxy.server.shutdown()
+        proc.terminate(); proc.wait(30)
