@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_serve.ipynb #fba200e9
 from __future__ import annotations
-import ipaddress, json, logging, os, queue, secrets, threading, time, uuid
+import asyncio, ipaddress, json, logging, os, queue, secrets, threading, time, uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,15 +19,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 from .config import default_tracking_uri, runs_dir
 from .data import db_url
-from .errors import ConfigError, ForecastNBError, RegistryError
+from .errors import ConfigError, ForecastNBError, RegistryError, redact
 from .models import LEVELS, Forecaster
 from .prep import future_index
 from .registry import condition
 
 # %% auto #0
-__all__ = ['log', 'Number', 'Level', 'naive', 'PredictionLog', 'Deployed', 'on_clock', 'load_deployed', 'ModelSlot',
-           'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'create_app', 'is_loopback',
-           'check_bind', 'serve']
+__all__ = ['log', 'Number', 'Level', 'MAX_BODY_BYTES', 'naive', 'PredictionLog', 'Deployed', 'on_clock', 'load_deployed',
+           'ModelSlot', 'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'BodyLimit',
+           'create_app', 'is_loopback', 'check_bind', 'redact_logs', 'serve']
 
 # %% ../nbs/13_serve.ipynb #dbc2a330
 log = logging.getLogger("forecast_nb.serve")
@@ -54,7 +54,12 @@ def naive(ts) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 def _first_line(e:BaseException) -> str:
-    return (str(e).splitlines() or [type(e).__name__])[0]
+    "The first line of an error's text, URL passwords masked: what a log line or an answer may show."
+    return redact((str(e).splitlines() or [type(e).__name__])[0])
+
+def _connect_args(backend:str, timeout:float) -> dict:
+    "A bounded connect for a database server (an unreachable host fails in `timeout` seconds, not the OS's minutes)."
+    return {"connect_timeout": max(1, round(timeout))} if backend in ("postgresql", "mysql", "mariadb") else {}
 
 def _sqlite_pragmas(dbapi_conn, _):
     cur = dbapi_conn.cursor()
@@ -67,7 +72,8 @@ class PredictionLog:
     def __init__(self, url:str="sqlite:///predictions.db", # SQLAlchemy URL of the log
                  writer:bool=True, # False: only read an existing log (monitoring); nothing is created
                  spill:str|Path|None=None, # rows that cannot be written (default: _runs/predictions-unsaved-<url hash>.jsonl)
-                 max_pending:int=10_000): # batches queued before new ones go straight to the spill file
+                 max_pending:int=10_000, # batches queued before new ones go straight to the spill file
+                 connect_timeout:float=5.0): # seconds to reach a database server
         import hashlib
         from sqlalchemy import MetaData, create_engine, event, inspect
         from sqlalchemy.engine import make_url
@@ -78,8 +84,10 @@ class PredictionLog:
             u = make_url(db_url(url))
             if not writer and u.get_backend_name() == "sqlite" and not Path(u.database or "").exists():
                 raise FileNotFoundError(f"no file {u.database}")
-            self.engine = create_engine(u, pool_pre_ping=True)
+            bounded = _connect_args(u.get_backend_name(), connect_timeout)
+            self.engine = create_engine(u, pool_pre_ping=True, connect_args=bounded)
             if self.engine.dialect.name == "sqlite": event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self.engine.connect(): pass                    # reachable at all: one bounded try, not three
             md = MetaData(); self.table = _predictions_table(md)
             if not writer and not inspect(self.engine).has_table("predictions"): raise LookupError("it holds no predictions table")
             for attempt in range(3 if writer else 0):   # two servers creating the table at once: the loser finds it there
@@ -274,20 +282,38 @@ class ModelSlot:
     "The served model: `models:/NAME@ALIAS`, reloaded when the alias moves to another version."
     def __init__(self, name:str, alias:str="production", tracking_uri:str|None=None,
                  poll_seconds:float=30.0): # how often the registry is asked (0: never)
-        self.name, self.alias, self.tracking_uri, self.poll_seconds = name, alias, tracking_uri, poll_seconds
+        self.name, self.alias, self.poll_seconds = name, alias, poll_seconds
+        self.tracking_uri = default_tracking_uri(tracking_uri)
         self.current:Deployed|None = None
         self.last_error:str|None = None
+        self._asked:float|None = None                     # when the question still waiting for the registry was asked
         self._stop, self._thread, self._failed = threading.Event(), None, {}    # version -> (when to try again, tries, the error)
 
-    def refresh(self) -> bool:
-        "Load the version the alias points at if it is not the one served; returns whether the model was swapped."
-        from mlflow import MlflowClient
+    def _version(self) -> str:
+        "The version the alias points at, asked of this slot's registry (the wait is timed: see `registry_error`)."
         from mlflow.exceptions import MlflowException
-        try: version = str(MlflowClient(self.tracking_uri).get_model_version_by_alias(self.name, self.alias).version)
+        from forecast_nb.tracking import mlflow_client
+        self._asked = time.monotonic()
+        try: return str(mlflow_client(self.tracking_uri).get_model_version_by_alias(self.name, self.alias).version)
         except MlflowException as e:
             if e.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
                 raise RegistryError(f"registered model {self.name!r} has no {self.alias!r} alias", hint=f"promote a version: forecast-nb promote {self.name} VERSION", parameter="alias") from e
-            raise RegistryError(f"the registry at {self.tracking_uri} does not answer: {e.message[:300]}", hint="check the tracking server", parameter="tracking_uri") from e
+            said = redact(e.message)[:300]                                         # masked, then cut
+            raise RegistryError(f"the registry at {self.tracking_uri} does not answer: {said}",
+                                hint="check the tracking server", parameter="tracking_uri") from e
+        finally: self._asked = None
+
+    @property
+    def registry_error(self) -> str|None:
+        "Why the registry check fails (None: it does not): its last error, or a question unanswered for over a poll."
+        asked = self._asked
+        if asked is not None and self.poll_seconds and time.monotonic() - asked > self.poll_seconds:
+            return f"the registry at {redact(self.tracking_uri)} has not answered for {time.monotonic() - asked:.0f} s"
+        return self.last_error
+
+    def refresh(self) -> bool:
+        "Load the version the alias points at if it is not the one served; returns whether the model was swapped."
+        version = self._version()
         if self.current is not None and self.current.version == version: return False
         until, tries, error = self._failed.get(version, (0.0, 0, None))
         if time.monotonic() < until: raise RegistryError(f"v{version} failed to load ({error}); next try in {until - time.monotonic():.0f} s", parameter="version")
@@ -302,7 +328,7 @@ class ModelSlot:
     def _check(self):
         try: self.refresh(); self.last_error = None
         except Exception as e:
-            self.last_error = f"{type(e).__name__}: {e}"
+            self.last_error = redact(f"{type(e).__name__}: {e}")
             log.warning("registry check failed, still serving %s: %s", f"v{self.current.version}" if self.current else "nothing", self.last_error)
 
     def _poll(self, stop:threading.Event):
@@ -387,6 +413,55 @@ def _response(dep:Deployed, rid:str, origin, fc:pd.DataFrame) -> dict:
     return {"request_id": rid, "model": dep.name, "version": dep.version, "origin": origin.isoformat(), "ds": [d.isoformat() for d in fc.index],
             "yhat": fc["yhat"].tolist(), "intervals": {l: {"lo": fc[f"lo_{l}"].tolist(), "hi": fc[f"hi_{l}"].tolist()} for l in levels}}
 
+# %% ../nbs/13_serve.ipynb #35edeaad
+MAX_BODY_BYTES = 1_048_576          # 1 MiB: a history of about 20,000 observations
+
+async def _refuse(send, status:int, detail:str):
+    "Answer `status` with a JSON detail, and close the connection (the rest of the body is not read)."
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+               (b"connection", b"close")]                      # the rest of the body is not read: no keep-alive
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+class BodyLimit:
+    "ASGI middleware: a request body over `max_bytes` is a 413, one not received within `timeout` seconds a 408."
+    def __init__(self, app, max_bytes:int=MAX_BODY_BYTES, timeout:float=15.0):
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http": return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes: return await _refuse(send, 413, self._too_large())
+        try: body = await asyncio.wait_for(self._read(receive), self.timeout)
+        except asyncio.TimeoutError:
+            return await _refuse(send, 408, f"the request body did not arrive within {self.timeout:g} s")
+        except ConnectionError: return                         # the client left
+        if body is None: return await _refuse(send, 413, self._too_large())
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self) -> str: return f"the request body is larger than {self.max_bytes} bytes"
+
+    async def _read(self, receive) -> bytes|None:
+        "The whole body, or None once it passes `max_bytes`."
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect": raise ConnectionError("the client disconnected")
+            chunks.append(message.get("body", b"")); size += len(chunks[-1]); more = message.get("more_body", False)
+            if size > self.max_bytes: return None
+        return b"".join(chunks)
+
+def _replay(body:bytes, receive):
+    "An ASGI `receive` that gives `body` once, then whatever the server sends next (a disconnect)."
+    given = False
+    async def again():
+        nonlocal given
+        if given: return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return again
+
 # %% ../nbs/13_serve.ipynb #f54c564c
 def create_app(name:str, # registered model to serve
                alias:str="production", # the alias followed
@@ -394,7 +469,9 @@ def create_app(name:str, # registered model to serve
                log_url:str|None="sqlite:///predictions.db", # prediction log (None: no log)
                token:str|None=None, # bearer token required on every endpoint but /health
                max_horizon:int=100, # the largest horizon a request may ask for
-               poll_seconds:float=30.0) -> FastAPI: # how often the registry is checked for a moved alias
+               poll_seconds:float=30.0, # how often the registry is checked for a moved alias
+               max_body_bytes:int=MAX_BODY_BYTES, # larger request bodies are refused (413) before they are parsed
+               body_timeout:float=15.0) -> FastAPI: # seconds a request body may take to arrive (then 408)
     "The forecasting API for `models:/NAME@ALIAS`."
     from fastapi.openapi.docs import get_swagger_ui_html
     tracking_uri = default_tracking_uri(tracking_uri)
@@ -412,11 +489,12 @@ def create_app(name:str, # registered model to serve
     app = FastAPI(title=f"forecast-nb: {name}@{alias}", version="1", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   description="Forecasts from the MLflow registry's `%s@%s`. Every forecast served is logged for monitoring." % (name, alias))
     app.state.slot, app.state.log = slot, None
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, timeout=body_timeout)
     auth = [Depends(_auth(token))]
 
     def served() -> Deployed:
         dep = slot.current
-        if dep is None: raise HTTPException(503, f"no model loaded yet: {slot.last_error or 'loading'}")
+        if dep is None: raise HTTPException(503, f"no model loaded yet: {slot.registry_error or 'loading'}")
         return dep
 
     @app.exception_handler(RequestValidationError)
@@ -431,10 +509,10 @@ def create_app(name:str, # registered model to serve
     def health() -> dict:
         dep = slot.current
         return {"status": "ok", "model_loaded": dep is not None, "name": name, "alias": alias,
-                "version": dep.version if dep else None, "registry_ok": slot.last_error is None}    # the error itself only behind the token
+                "version": dep.version if dep else None, "registry_ok": slot.registry_error is None}  # why: see /model
 
     @app.get("/model", dependencies=auth, summary="the served version: run, data span, validation and test metrics")
-    def model_info() -> dict: return served().info() | {"registry_error": slot.last_error}
+    def model_info() -> dict: return served().info() | {"registry_error": slot.registry_error}
 
     def forecast(req):
         dep, rid = served(), uuid.uuid4().hex
@@ -469,16 +547,39 @@ def check_bind(host:str, token:str|None, insecure:bool=False):
         raise ConfigError(f"--host {host} can be reached from other machines, and no token is set",
                           hint="pass --token TOKEN (or set FORECAST_NB_TOKEN), or --insecure if the network is trusted", parameter="host")
 
+
+# %% ../nbs/13_serve.ipynb #32de9f97
+def redact_logs():
+    "From now on, mask URL passwords in every log record of this process (MLflow's, uvicorn's, SQLAlchemy's, ours)."
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacts", False): return
+    def record(*args, **kwargs):
+        r = make(*args, **kwargs)
+        try: message = r.getMessage()
+        except Exception: return r                           # a malformed record: logging reports it as it would
+        if redact(message) != message: r.msg, r.args = redact(message), None
+        if r.exc_info and r.exc_info[0] is not None and not r.exc_text:
+            r.exc_text = redact(logging.Formatter().formatException(r.exc_info))
+        return r
+    record.redacts = True
+    logging.setLogRecordFactory(record)
+
+
+# %% ../nbs/13_serve.ipynb #b30b9461
 def serve(name:str, alias:str="production", host:str="127.0.0.1", port:int=8000, token:str|None=None, insecure:bool=False,
-          tracking_uri:str|None=None, log_url:str|None="sqlite:///predictions.db", max_horizon:int=100, poll_seconds:float=30.0):
-    "Run the API on uvicorn until interrupted."
+          tracking_uri:str|None=None, log_url:str|None="sqlite:///predictions.db", max_horizon:int=100,
+          poll_seconds:float=30.0, max_body_bytes:int=MAX_BODY_BYTES, body_timeout:float=15.0):
+    "Run the API on uvicorn until interrupted; the log and the registry are checked first (a ForecastNBError if not)."
     import uvicorn
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
+    from forecast_nb.tracking import mlflow_client
     token = token or os.environ.get("FORECAST_NB_TOKEN") or None
     check_bind(host, token, insecure)
+    if log_url: PredictionLog(log_url).close()                # unreachable: one line (ConfigError), not a traceback
+    redact_logs(); logging.captureWarnings(True)              # warnings too go through the masked records
     tracking_uri = default_tracking_uri(tracking_uri)
-    try: MlflowClient(tracking_uri).get_registered_model(name)
+    try: mlflow_client(tracking_uri).get_registered_model(name)
     except MlflowException as e: raise RegistryError(f"no registered model {name!r} in {tracking_uri}", hint="train and register one first (forecast-nb run), or check --tracking-uri", parameter="name") from e
-    uvicorn.run(create_app(name, alias, tracking_uri, log_url, token, max_horizon, poll_seconds), host=host, port=port,
-                log_level="warning", access_log=False, loop="auto", http="auto")
+    app = create_app(name, alias, tracking_uri, log_url, token, max_horizon, poll_seconds, max_body_bytes, body_timeout)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, loop="auto", http="auto")
+
