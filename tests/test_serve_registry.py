@@ -26,8 +26,9 @@ def get(url:str, path:str, headers=None) -> dict: return json.loads(call(url, pa
 
 @pytest.fixture(scope="module")
 def registries(runs_env, ar1_series):
-    "Two stores, each with its own `demo` v1 in production: naive models of a series near 100 (a) and near 500 (b)."
+    "Two stores, each with a `demo` v1: naive models of a series near 100 (a) and near 500 (b); b's production is a v2."
     from forecast_nb.pipeline import run_training
+    from forecast_nb.registry import promote
     out = {}
     for key, level in (("a", 0.0), ("b", 400.0)):
         root = runs_env / key; root.mkdir()
@@ -38,6 +39,9 @@ def registries(runs_env, ar1_series):
         assert (res.logged.version, res.logged.promoted) == ("1", True)
         yhat = res.final.model.predict(3)["yhat"].tolist()
         out[key] = {"root": root, "store": store, "run_id": res.run_id, "yhat": yhat}
+    again = run_training(data=str(out["b"]["root"] / "series.csv"), calendar=None, horizon=3, model="drift",
+                         tracking_uri=out["b"]["store"], model_name="demo", gate=None, promote=False)
+    assert promote("demo", again.logged.version, out["b"]["store"])["production"] == "2"
     assert abs(out["a"]["yhat"][0] - out["b"]["yhat"][0]) > 100
     return out
 
@@ -50,7 +54,7 @@ def start(cwd:Path, store:str, log:Path, *extra, env=None, tries:int=3):
                     "--log-url", f"sqlite:///{log.parent}/predictions.db", *extra]
             proc = subprocess.Popen([str(BIN / "forecast-nb"), "serve", *args], cwd=cwd, stdout=out,
                                     stderr=subprocess.STDOUT, env=(env or ENV) | {"FORECAST_NB_TOKEN": TOKEN})
-        url, deadline = f"http://127.0.0.1:{port}", time.time() + 120
+        url, deadline = f"http://127.0.0.1:{port}", time.time() + 60
         while proc.poll() is None and time.time() < deadline:
             try:
                 if get(url, "/health")["model_loaded"]: return proc, url
@@ -91,15 +95,18 @@ def kill(proc):
     except ProcessLookupError: pass
     proc.wait(30)
 
-def test_serves_the_registry_it_was_given_not_the_one_in_the_current_folder(registries, tmp_path):
+@pytest.mark.parametrize("where", ["cwd", "registry_uri"])
+def test_serves_the_registry_it_was_given_not_the_process_wide_one(registries, tmp_path, where):
+    "b is the process-wide registry: as ./mlflow.db (MLFLOW_TRACKING_URI unset), or as $MLFLOW_REGISTRY_URI."
     a, b = registries["a"], registries["b"]
-    proc, url = start(b["root"], a["store"], tmp_path / "api.log")     # ./mlflow.db is b's; MLFLOW_TRACKING_URI unset
+    if where == "cwd": proc, url = start(b["root"], a["store"], tmp_path / "api.log")
+    else: proc, url = start(tmp_path, a["store"], tmp_path / "api.log", env=ENV | {"MLFLOW_REGISTRY_URI": b["store"]})
     try:
         status, body = call(url, "/forecast", {"horizon": 3}, AUTH)
         info = get(url, "/model", AUTH)
     finally: stop(proc)
     assert status == 200, body
-    assert info["run_id"] == a["run_id"]
+    assert (info["version"], info["run_id"]) == ("1", a["run_id"])
     assert json.loads(body)["yhat"] == pytest.approx(a["yhat"], rel=1e-12)      # a's model, not b's (near 500)
 
 def test_the_tracking_uri_password_is_in_no_log_line_and_no_answer(registries, tmp_path):
