@@ -188,13 +188,13 @@ def _resume_key(model:str, kw:dict) -> str:
     return hashlib.sha256(json.dumps([model, kw.get("method", "bayes"), kw.get("study_name") or model, storage]).encode()).hexdigest()[:16]
 
 def _parent_run(c, exp:str, key:str, name:str) -> str:
-    "The tuning request's parent run: the one a killed or failed process left unfinished, or a new one."
+    "The tuning request's parent run and whether it is resumed: the one a killed or failed process left unfinished, or a new one."
     runs = c.search_runs([exp], f"tags.`tuning.resume_key` = '{key}'", max_results=1, order_by=["attributes.start_time DESC"])
     if runs and runs[0].info.status != "FINISHED":
         rid = runs[0].info.run_id
         c.update_run(rid, status="RUNNING"); c.set_tag(rid, "tuning.resumed", str(int(runs[0].data.tags.get("tuning.resumed", 0)) + 1))
-        return rid
-    return c.create_run(exp, run_name=name, tags={"workflow.stage": "tuning", "tuning.resume_key": key}).info.run_id
+        return rid, True
+    return c.create_run(exp, run_name=name, tags={"workflow.stage": "tuning", "tuning.resume_key": key}).info.run_id, False
 
 def tune_tracked(model:str, data, tracking_uri:str|None=None, experiment:str="forecast-nb-tuning",
                  run_name:str|None=None, **tune_kwargs):
@@ -203,11 +203,11 @@ def tune_tracked(model:str, data, tracking_uri:str|None=None, experiment:str="fo
     from forecast_nb.tuning import tune
     tracking_uri = default_tracking_uri(tracking_uri)
     c, exp = mlflow_client(tracking_uri), experiment_id(experiment, tracking_uri)
-    rid = _parent_run(c, exp, _resume_key(model, tune_kwargs), run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}")
+    rid, resumed = _parent_run(c, exp, _resume_key(model, tune_kwargs), run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}")
     with ended(c, rid):
         logger = TrialLogger(tracking_uri, exp, rid, tune_kwargs.get("metric", "mae"))
         res = tune(model, data, callbacks=[logger] + list(tune_kwargs.pop("callbacks", ())), **tune_kwargs)
-        logger.backfill(res.studies)
+        if resumed: logger.backfill(res.studies)        # only its own killed run's trials: workers sharing a study log their own
         _log_result(c, rid, model, res)
     return res, rid
 
