@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_tracking.ipynb #662d6423
 from __future__ import annotations
-import hashlib, json, os, threading, time, traceback
+import hashlib, json, os, socket, threading, time, traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -190,11 +190,19 @@ def _resume_key(model:str, kw:dict) -> str:
 def _parent_run(c, exp:str, key:str, name:str) -> str:
     "The tuning request's parent run and whether it is resumed: the one a killed or failed process left unfinished, or a new one."
     runs = c.search_runs([exp], f"tags.`tuning.resume_key` = '{key}'", max_results=1, order_by=["attributes.start_time DESC"])
-    if runs and runs[0].info.status != "FINISHED":
+    host, _, pid = (runs[0].data.tags.get("tuning.worker", "") if runs else "").partition(":")
+    alive = runs and runs[0].info.status == "RUNNING" and host == socket.gethostname() and pid.isdigit() and _alive(int(pid))
+    if runs and runs[0].info.status != "FINISHED" and not alive:   # a live worker's run is its own (workers share a study)
         rid = runs[0].info.run_id
         c.update_run(rid, status="RUNNING"); c.set_tag(rid, "tuning.resumed", str(int(runs[0].data.tags.get("tuning.resumed", 0)) + 1))
         return rid, True
-    return c.create_run(exp, run_name=name, tags={"workflow.stage": "tuning", "tuning.resume_key": key}).info.run_id, False
+    tags = {"workflow.stage": "tuning", "tuning.resume_key": key, "tuning.worker": f"{socket.gethostname()}:{os.getpid()}"}
+    return c.create_run(exp, run_name=name, tags=tags).info.run_id, False
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except PermissionError: return True
 
 def tune_tracked(model:str, data, tracking_uri:str|None=None, experiment:str="forecast-nb-tuning",
                  run_name:str|None=None, **tune_kwargs):
