@@ -2,7 +2,6 @@
 `forecast-nb run` and `forecast-nb train` (papermill); every param, tag, run name, artifact, registered version and the output are searched."""
 import os, subprocess, sys, uuid
 from pathlib import Path
-import numpy as np
 import pytest
 from test_mlflow_server import ENV, free_port, wait_http
 
@@ -37,6 +36,7 @@ def server(tmp_path_factory):
 def _everything_recorded(uri:str, dst:Path) -> str:
     "Every param, tag, run name, artifact file and registered version's text in the store, as one string."
     from mlflow import MlflowClient
+    from forecast_nb.registry import load_version
     c, text = MlflowClient(uri), []
     for exp in c.search_experiments():
         for run in c.search_runs([exp.experiment_id], max_results=1000):
@@ -47,9 +47,6 @@ def _everything_recorded(uri:str, dst:Path) -> str:
     for rm in c.search_registered_models():
         for mv in c.search_model_versions(f"name = '{rm.name}'"):
             text += [mv.description or "", mv.source, *map(str, mv.tags.items())]
-            folder = dst / f"{rm.name}-{mv.version}"
-            c.download_artifacts(mv.run_id, "", str(folder)) if False else None
-            from forecast_nb.registry import load_version
             text.append(str(load_version(rm.name, mv.version, uri).metadata.to_dict()))
     return "\n".join(text)
 
