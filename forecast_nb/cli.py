@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--log-url", default="sqlite:///predictions.db", help="prediction log, a SQLAlchemy URL (default: sqlite:///predictions.db; 'none' for no log)")
     sv.add_argument("--max-horizon", type=int, default=100, help="largest horizon a request may ask for (default: 100)")
     sv.add_argument("--poll-seconds", type=float, default=30.0, help="how often the registry is checked for a moved alias (default: 30; 0: never)")
+    sv.add_argument("--max-body-bytes", type=int, help="largest request body accepted, in bytes (default: 1 MiB; larger: 413)")
+    sv.add_argument("--body-timeout", type=float, help="seconds a request body may take to arrive (default: 15; then 408)")
     mo = sub.add_parser("monitor", help="score the served model's logged forecasts against the actuals, test its inputs for drift, retrain on request")
     mo.add_argument("--name", required=True, help="registered model name")
     mo.add_argument("--data", required=True, help="the data source as it is now, with the actuals since training")
@@ -279,8 +281,9 @@ def _serve(args):
     if args.token: print("warning: --token shows in the process list (ps) to every user of this machine; "
                          "export FORECAST_NB_TOKEN instead", file=sys.stderr, flush=True)
     print(f"serving models:/{args.name}@{args.alias} on http://{args.host}:{args.port} (docs at /docs)", flush=True)
+    limits = {k: v for k, v in (("max_body_bytes", args.max_body_bytes), ("body_timeout", args.body_timeout)) if v is not None}   # else serve's defaults
     serve(args.name, args.alias, args.host, args.port, args.token, args.insecure, args.tracking_uri,
-          None if args.log_url.lower() == "none" else args.log_url, args.max_horizon, args.poll_seconds)
+          None if args.log_url.lower() == "none" else args.log_url, args.max_horizon, args.poll_seconds, **limits)
 
 def _monitor(args) -> int:
     "forecast-nb monitor: exit status 1 when the check flags degradation or drift (for cron and CI alerts)."

@@ -126,6 +126,10 @@ class Gate:
         return GateResult(bool(all(ok)), t.astype({"value": float, "threshold": float}))
 
 # %% ../nbs/10_registry.ipynb #d1d271a1
+def _logged_model(c, uri:str):
+    "The MLflow 3 logged model `uri` names (`models:/m-...`), found in `c`'s store (MLflow would ask the process-wide one); else None."
+    return c.get_logged_model(uri.removeprefix("models:/")) if uri.startswith("models:/m-") else None
+
 def _client(client=None):
     "`client` itself, or a client bound to it as a tracking URI (None: $MLFLOW_TRACKING_URI, else the embedded store)."
     from forecast_nb.config import default_tracking_uri
@@ -150,10 +154,8 @@ def register(model_uri:str, # the logged model (ModelInfo.model_uri)
     try: c.create_registered_model(name, description="forecast-nb forecaster; `production` is the deployed version")
     except MlflowException as e:
         if "RESOURCE_ALREADY_EXISTS" not in str(e.error_code): raise
-    source, model_id = model_uri, None
-    if model_uri.startswith("models:/m-"):                  # MLflow 3's logged model: found here, not through the global URI
-        lm = c.get_logged_model(model_uri.removeprefix("models:/"))
-        source, model_id, run_id = lm.artifact_location, lm.model_id, run_id or lm.source_run_id
+    lm = _logged_model(c, model_uri)
+    source, model_id, run_id = (model_uri, None, run_id) if lm is None else (lm.artifact_location, lm.model_id, run_id or lm.source_run_id)
     return c.create_model_version(name, source, run_id=run_id, tags={k: str(v)[:5000] for k, v in (tags or {}).items()},
                                   description=description or None, model_id=model_id)
 
@@ -200,6 +202,7 @@ def load_version(name:str, version, client=None):
     import mlflow, tempfile
     c = _client(client)
     where = c.get_model_version_download_uri(name, str(version))    # MLflow's models:/ URIs would ask the process-wide registry
+    where = getattr(_logged_model(c, where), "artifact_location", where)
     with tempfile.TemporaryDirectory(prefix="forecast-nb-model-") as d:     # loaded into memory, then the download goes
         return mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=d, tracking_uri=c.tracking_uri))
 

@@ -38,7 +38,7 @@ _ready:set[str] = set()        # embedded stores this process has created or see
 @contextmanager
 def store_lock(tracking_uri:str):
     "An exclusive lock shared by every process on this machine, one per store."
-    import fcntl, hashlib, tempfile
+    import fcntl, tempfile
     where = tracking_uri
     if where.startswith("sqlite:///"): where = str(Path(where.removeprefix("sqlite:///")).expanduser().resolve())
     path = Path(tempfile.gettempdir()) / f"forecast-nb-store-{hashlib.sha256(where.encode()).hexdigest()[:16]}.lock"
@@ -187,22 +187,25 @@ def _resume_key(model:str, kw:dict) -> str:
         storage = "sqlite:///" + str(Path(storage.removeprefix("sqlite:///")).resolve())
     return hashlib.sha256(json.dumps([model, kw.get("method", "bayes"), kw.get("study_name") or model, storage]).encode()).hexdigest()[:16]
 
-def _parent_run(c, exp:str, key:str, name:str) -> str:
-    "The tuning request's parent run and whether it is resumed: the one a killed or failed process left unfinished, or a new one."
+def _parent_run(c, exp:str, key:str, name:str) -> tuple[str, bool]:
+    "The tuning request's parent run and whether it is resumed: one its dead process left unfinished, or a new one."
     runs = c.search_runs([exp], f"tags.`tuning.resume_key` = '{key}'", max_results=1, order_by=["attributes.start_time DESC"])
-    host, _, pid = (runs[0].data.tags.get("tuning.worker", "") if runs else "").partition(":")
-    alive = runs and runs[0].info.status == "RUNNING" and host == socket.gethostname() and pid.isdigit() and _alive(int(pid))
-    if runs and runs[0].info.status != "FINISHED" and not alive:   # a live worker's run is its own (workers share a study)
-        rid = runs[0].info.run_id
-        c.update_run(rid, status="RUNNING"); c.set_tag(rid, "tuning.resumed", str(int(runs[0].data.tags.get("tuning.resumed", 0)) + 1))
+    if runs and _resumable(runs[0]):
+        rid, resumed = runs[0].info.run_id, int(runs[0].data.tags.get("tuning.resumed", 0)) + 1
+        c.update_run(rid, status="RUNNING"); c.set_tag(rid, "tuning.resumed", str(resumed))
         return rid, True
     tags = {"workflow.stage": "tuning", "tuning.resume_key": key, "tuning.worker": f"{socket.gethostname()}:{os.getpid()}"}
     return c.create_run(exp, run_name=name, tags=tags).info.run_id, False
 
-def _alive(pid:int) -> bool:
-    try: os.kill(pid, 0); return True
-    except ProcessLookupError: return False
-    except PermissionError: return True
+def _resumable(run) -> bool:
+    "Ended FAILED or KILLED, or RUNNING for a process of this machine that is gone (workers sharing a study keep their own)."
+    if run.info.status != "RUNNING": return run.info.status != "FINISHED"
+    host, _, pid = run.data.tags.get("tuning.worker", "").partition(":")
+    if host != socket.gethostname() or not pid.isdigit(): return False
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return True
+    except PermissionError: pass
+    return False
 
 def tune_tracked(model:str, data, tracking_uri:str|None=None, experiment:str="forecast-nb-tuning",
                  run_name:str|None=None, **tune_kwargs):

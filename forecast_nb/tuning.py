@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .config import runs_dir
+from .config import make_dir, runs_dir
 from .errors import ConfigError
 from .data import db_url
 from .split import check_horizon, chrono_split
@@ -61,8 +61,7 @@ def suggest(trial, space:dict, method:str) -> dict:
 # %% ../nbs/08_tuning.ipynb #b68e68d5
 def default_storage() -> str:
     "The embedded default: a SQLite file in the run folder (`_runs/`, or $FORECAST_NB_RUNS)."
-    runs_dir().mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{runs_dir('optuna.db')}"
+    return f"sqlite:///{make_dir(runs_dir()) / 'optuna.db'}"
 
 def open_storage(url:str|None=None, heartbeat:int=5):
     "An RDB storage with heartbeats: a worker's running trial is marked failed (and retried once) if its process dies."

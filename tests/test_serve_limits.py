@@ -88,3 +88,24 @@ def test_bodies_within_the_limit_are_served(port):
     assert status == 200 and len(json.loads(body)["yhat"]) == 2
     status, _, body = exchange(port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert status == 200 and json.loads(body)["model_loaded"]
+
+def test_the_cli_sets_the_body_limit(store, tmp_path):
+    import os, subprocess, sys, urllib.request
+    from pathlib import Path
+    with socket.socket() as s: s.bind(("127.0.0.1", 0)); free = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")} | {"FORECAST_NB_TOKEN": TOKEN, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "forecast-nb"), "serve", "--name", "demo", "--tracking-uri", store, "--port", str(free),
+                             "--log-url", "none", "--max-body-bytes", "1000", "--body-timeout", "2"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try: urllib.request.urlopen(f"http://127.0.0.1:{free}/health", timeout=2).close(); break
+            except OSError: assert proc.poll() is None; time.sleep(0.3)
+        body = json.dumps({"horizon": 3, "level": [80.0] * 300}).encode()                   # over 1,000 bytes
+        status, _, _ = exchange(free, head(len(body)) + body)
+        assert status == 413
+        status, _, _ = exchange(free, head(len(b'{"horizon": 3}')) + b'{"horizon": 3}')
+        assert status == 200
+    finally:
+        proc.terminate(); proc.wait(30)
