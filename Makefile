@@ -9,7 +9,7 @@ export MPLBACKEND ?= Agg
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install demo test check-sync nbtest pytest lab readme clean
+.PHONY: install demo test check-sync lint nbtest pytest lab readme clean
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ check-sync: install
 	if [ "$$before" != "$$after" ]; then git status --short; \
 	  echo "nbdev_export or nbdev_clean changed the tree: run them and commit the result"; exit 1; fi
 
+# ruff (settings in pyproject.toml): the notebooks, tests and benchmarks are formatted and lint-free at 120 columns.
+LINTED := nbs forecast_nb/workflows tests benchmarks
+lint: install
+	$(BIN)/ruff format --check --quiet $(LINTED) || { echo "run: $(BIN)/ruff format $(LINTED)"; exit 1; }
+	$(BIN)/ruff check --quiet $(LINTED)
+
 nbtest: install
 	$(BIN)/nbdev_test --flags slow --n_workers 2 --timing
 	$(BIN)/nbdev_test --path forecast_nb/workflows --n_workers 1 --skip_file_glob monitor.ipynb   # the workflow notebooks, as they ship (monitor needs a served model: tests/test_monitor.py runs it)
@@ -38,7 +44,7 @@ nbtest: install
 pytest: install
 	$(BIN)/pytest -q -n 2 --dist loadfile tests
 
-test: check-sync nbtest pytest
+test: check-sync lint nbtest pytest
 
 lab: install
 	$(BIN)/jupyter lab nbs/

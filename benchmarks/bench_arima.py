@@ -5,17 +5,21 @@ state-space update of 5 new rows against a refit, the fast path walk-forward val
 Run: `.venv/bin/python benchmarks/bench_arima.py` (exit status 1 when a target is missed). Fits and
 updates are interleaved in one run (median of repeats), so a noisy machine shifts both alike.
 """
+
 import copy
 import numpy as np
 from forecast_nb.data import load
 from forecast_nb.models import get_model
 from common import timed, report
 
-def seconds(fn): return timed(fn)[0]
+
+def seconds(fn):
+    return timed(fn)[0]
+
 
 def main(repeats=5):
     y = load("sample:AAPL")["close"].iloc[-2520:]
-    fitted = get_model("arima", order=(1, 1, 1)).fit(y.iloc[:-5])       # warm-up: imports
+    fitted = get_model("arima", order=(1, 1, 1)).fit(y.iloc[:-5])  # warm-up: imports
     t = {"fit": [], "update": [], "refit": []}
     for _ in range(repeats):
         t["fit"].append(seconds(lambda: get_model("arima", order=(1, 1, 1)).fit(y)))
@@ -27,12 +31,19 @@ def main(repeats=5):
         m = get_model("arima")
         auto_times.append(seconds(lambda: m.fit(y)))
     med = {k: float(np.median(v)) for k, v in t.items()}
-    rows = [("ARIMA(1,1,1) fit, 2,520 rows", med["fit"], 0.5),
-            (f"auto order ({len(m.search_table_)} models -> {m.order_}, trend {m.trend_!r})", float(np.median(auto_times)), 10.0),
-            ("update 5 rows (state-space extend)", med["update"], None)]
+    rows = [
+        ("ARIMA(1,1,1) fit, 2,520 rows", med["fit"], 0.5),
+        (
+            f"auto order ({len(m.search_table_)} models -> {m.order_}, trend {m.trend_!r})",
+            float(np.median(auto_times)),
+            10.0,
+        ),
+        ("update 5 rows (state-space extend)", med["update"], None),
+    ]
     ok = report(rows)
     print(f"update is {med['refit'] / med['update']:.0f}x faster than a refit")
     return ok
+
 
 if __name__ == "__main__":
     raise SystemExit(0 if main() else 1)

@@ -7,7 +7,16 @@ parent run (params, metrics, tags in batches, the artifacts), the nested candida
 and its registration and promotion. The bundle is computed once (CO2, seasonal ARIMA) and uploaded
 three times to each store; the median is reported. Run: `.venv/bin/python benchmarks/tracking.py`.
 """
-import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 from forecast_nb.config import TrainConfig
 from forecast_nb.data import load
@@ -16,22 +25,55 @@ from forecast_nb.pipeline import feature_step, select_step, test_step, write_bun
 from forecast_nb.registry import Gate
 from common import timed, report
 
-def bundle(folder:Path, uri:str) -> Path:
-    cfg = TrainConfig(data="sample:CO2", val_size=24, test_size=24, horizon=12, model="arima", tracking_uri=uri,
-                      model_params={"order": (1, 1, 1), "seasonal_order": (0, 1, 1, 12)})
-    df = load(cfg.data); sp = chrono_split(df, val=cfg.val_size, test=cfg.test_size)
-    sel = select_step(cfg, df, sp, Gate())
-    return write_bundle(folder, cfg, df, sp, feature_step(cfg, df, sp), sel, test_step(cfg, df, sp, sel.best.name, sel.best.params))
 
-def server(root:Path):
-    with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{root}/server.db",
-                             "--artifacts-destination", str(root / "art"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def bundle(folder: Path, uri: str) -> Path:
+    cfg = TrainConfig(
+        data="sample:CO2",
+        val_size=24,
+        test_size=24,
+        horizon=12,
+        model="arima",
+        tracking_uri=uri,
+        model_params={"order": (1, 1, 1), "seasonal_order": (0, 1, 1, 12)},
+    )
+    df = load(cfg.data)
+    sp = chrono_split(df, val=cfg.val_size, test=cfg.test_size)
+    sel = select_step(cfg, df, sp, Gate())
+    return write_bundle(
+        folder, cfg, df, sp, feature_step(cfg, df, sp), sel, test_step(cfg, df, sp, sel.best.name, sel.best.params)
+    )
+
+
+def server(root: Path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root}/server.db",
+            "--artifacts-destination",
+            str(root / "art"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(240):
-        try: urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2); return proc, f"http://127.0.0.1:{port}"
-        except OSError: time.sleep(0.5)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
     raise TimeoutError("mlflow server did not start")
+
 
 def main(repeat=3):
     with tempfile.TemporaryDirectory() as d:
@@ -39,18 +81,30 @@ def main(repeat=3):
         proc, http = server(d)
         try:
             rows, counts = [], None
-            for label, uri, target in (("SQLite store (sqlite:///mlflow.db)", f"sqlite:///{d}/mlflow.db", 3.0), ("local tracking server (HTTP)", http, 5.0)):
+            for label, uri, target in (
+                ("SQLite store (sqlite:///mlflow.db)", f"sqlite:///{d}/mlflow.db", 3.0),
+                ("local tracking server (HTTP)", http, 5.0),
+            ):
                 b = bundle(d / "bundle", uri)
                 man = json.loads((b / "bundle.json").read_text())
-                counts = (len(man["params"]), len(man["metrics"]), sum(len(v) for v in man["windows"].values()), len(list(b.glob("artifacts/**/*.png"))))
-                upload(b)                                                     # warm: imports, experiment and registered model created
+                counts = (
+                    len(man["params"]),
+                    len(man["metrics"]),
+                    sum(len(v) for v in man["windows"].values()),
+                    len(list(b.glob("artifacts/**/*.png"))),
+                )
+                upload(b)  # warm: imports, experiment and registered model created
                 times = [timed(lambda: upload(b))[0] for _ in range(repeat)]
                 rows.append((f"full run to the {label}", statistics.median(times), target))
                 shutil.rmtree(b)
         finally:
-            proc.terminate(); proc.wait(30)
-    print(f"one run: {counts[0]} params, {counts[1]} metrics (+{counts[2]} per-window values), {counts[3]} plots, the pyfunc model, registration and promotion")
+            proc.terminate()
+            proc.wait(30)
+    print(
+        f"one run: {counts[0]} params, {counts[1]} metrics (+{counts[2]} per-window values), {counts[3]} plots, the pyfunc model, registration and promotion"
+    )
     return report(rows, width=50)
+
 
 if __name__ == "__main__":
     raise SystemExit(0 if main() else 1)

@@ -4,7 +4,10 @@
 
 # %% ../nbs/07_backtest.ipynb #c8c12b32
 from __future__ import annotations
-import copy, json, logging, time
+import copy
+import json
+import logging
+import time
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
@@ -22,34 +25,67 @@ __all__ = ['log', 'POINT', 'BacktestResult', 'walk_forward']
 def _model_factory(model):
     "A function making a fresh, unfitted copy of `model` (a Forecaster, a name, or a (name, params) pair)."
     if isinstance(model, Forecaster):
-        if model.y_ is not None: model = type(model)(**model.get_params())   # never carry a fit into the backtest
+        if model.y_ is not None:
+            model = type(model)(**model.get_params())  # never carry a fit into the backtest
         return lambda: copy.deepcopy(model)
-    if isinstance(model, str): return lambda: get_model(model)
-    if isinstance(model, (tuple, list)) and len(model) == 2 and isinstance(model[0], str) and isinstance(model[1], dict):
-        get_model(model[0], **model[1])                      # fail now, not in a worker
+    if isinstance(model, str):
+        return lambda: get_model(model)
+    if (
+        isinstance(model, (tuple, list))
+        and len(model) == 2
+        and isinstance(model[0], str)
+        and isinstance(model[1], dict)
+    ):
+        get_model(model[0], **model[1])  # fail now, not in a worker
         return lambda: get_model(model[0], **model[1])
-    raise ConfigError(f"model={model!r} is neither a forecaster nor a (name, params) pair", hint="e.g. model=('arima', {'order': (1, 1, 1)})", parameter="model")
+    raise ConfigError(
+        f"model={model!r} is neither a forecaster nor a (name, params) pair",
+        hint="e.g. model=('arima', {'order': (1, 1, 1)})",
+        parameter="model",
+    )
+
 
 def _series(data, target=None) -> tuple[pd.Series, pd.DataFrame]:
-    if isinstance(data, pd.Series): return data, data.to_frame()
-    if not isinstance(data, pd.DataFrame): raise ConfigError(f"data of type {type(data).__name__} is not a series", hint="pass load(...) or a Series on a DatetimeIndex", parameter="data")
+    if isinstance(data, pd.Series):
+        return data, data.to_frame()
+    if not isinstance(data, pd.DataFrame):
+        raise ConfigError(
+            f"data of type {type(data).__name__} is not a series",
+            hint="pass load(...) or a Series on a DatetimeIndex",
+            parameter="data",
+        )
     target = target or data.attrs.get("target") or ("close" if "close" in data.columns else None)
-    if target not in data.columns: raise ConfigError(f"no target column {target!r} in data", hint="pass target= the column to forecast", parameter="target")
+    if target not in data.columns:
+        raise ConfigError(
+            f"no target column {target!r} in data", hint="pass target= the column to forecast", parameter="target"
+        )
     return data[target], data
 
 # %% ../nbs/07_backtest.ipynb #ab3b617a
 log = logging.getLogger("forecast_nb.backtest")
 
 # %% ../nbs/07_backtest.ipynb #f7463621
-def _run_group(make_model, y:pd.Series, frame:pd.DataFrame, windows:list[Window], horizon:int, gap:int, spec, level, keep:bool=False):
+def _run_group(
+    make_model,
+    y: pd.Series,
+    frame: pd.DataFrame,
+    windows: list[Window],
+    horizon: int,
+    gap: int,
+    spec,
+    level,
+    keep: bool = False,
+):
     "Forecasts of one refit group (a fit at its first window, `update` at the others), and the model if `keep`."
     from threadpoolctl import threadpool_limits
+
     steps, out = gap + horizon, []
-    with threadpool_limits(1):                          # one BLAS thread per worker: no oversubscription
+    with threadpool_limits(1):  # one BLAS thread per worker: no oversubscription
         model, first = make_model(), windows[0]
         seen = first.train.stop
-        if spec is None: model.fit(y.iloc[first.train.start:seen])
-        else:                                           # features from the rows up to the cutoff, built once per cutoff
+        if spec is None:
+            model.fit(y.iloc[first.train.start : seen])
+        else:  # features from the rows up to the cutoff, built once per cutoff
             feats = build_features(frame.iloc[:seen], spec)
             X, yx = design_matrix(feats, y.iloc[:seen], horizon=steps, dropna=False)
             rows = X.index[X.notna().all(axis=1)]
@@ -57,15 +93,19 @@ def _run_group(make_model, y:pd.Series, frame:pd.DataFrame, windows:list[Window]
             model.fit(yx.loc[rows], X.loc[rows])
         for i, w in enumerate(windows):
             if w.train.stop > seen:
-                new = y.iloc[seen:w.train.stop]
-                if spec is not None: feats = build_features(frame.iloc[:w.train.stop], spec)
-                model.update(new, None if spec is None else design_matrix(feats, horizon=steps, dropna=False).iloc[-len(new):])
+                new = y.iloc[seen : w.train.stop]
+                if spec is not None:
+                    feats = build_features(frame.iloc[: w.train.stop], spec)
+                model.update(
+                    new, None if spec is None else design_matrix(feats, horizon=steps, dropna=False).iloc[-len(new) :]
+                )
                 seen = w.train.stop
             X_future = None if spec is None else exog_future(frame.iloc[:seen], spec, gap + len(w.test), features=feats)
             out.append((w, model.predict(gap + len(w.test), X_future, level).iloc[gap:], i == 0))
     return _forecast_table(y, out), (model if keep else None)
 
-def _forecast_table(y:pd.Series, out:list) -> pd.DataFrame:
+
+def _forecast_table(y: pd.Series, out: list) -> pd.DataFrame:
     "One long frame from (window, forecast, refit) triples, built once (per-window pandas calls cost more than the filter)."
     ws = [w for w, _, _ in out]
     sizes = [len(w.test) for w in ws]
@@ -74,7 +114,7 @@ def _forecast_table(y:pd.Series, out:list) -> pd.DataFrame:
     table.insert(0, "ds", np.concatenate([fc.index.to_numpy() for _, fc, _ in out]))
     table.insert(0, "step", np.concatenate([np.arange(1, k + 1) for k in sizes]))
     table.insert(0, "cutoff", np.repeat(y.index[[w.origin for w in ws]].to_numpy(), sizes))
-    table["y"] = np.concatenate([y.to_numpy()[w.test.start:w.test.stop] for w in ws])
+    table["y"] = np.concatenate([y.to_numpy()[w.test.start : w.test.stop] for w in ws])
     table["y_origin"] = np.repeat(y.to_numpy()[[w.origin for w in ws]], sizes)
     table["refit"] = np.repeat([r for _, _, r in out], sizes)
     return table
@@ -82,16 +122,18 @@ def _forecast_table(y:pd.Series, out:list) -> pd.DataFrame:
 # %% ../nbs/07_backtest.ipynb #d85cbf1a
 POINT = ("mae", "rmse", "mape", "smape", "mase", "r2", "direction_accuracy")
 
+
 @dataclass
 class BacktestResult:
     "Walk-forward forecasts and their scores next to the naive baseline's."
-    forecasts:pd.DataFrame # cutoff, ds, step, y, yhat, lo_/hi_ per level, y_origin, refit
-    y:pd.Series # the series the backtest ran on
-    config:dict # the backtest's settings
-    seconds:float # wall time
-    models:list|None=None # with keep_models=True: each refit group's model, after its last forecast
 
-    def _scores(self, part:pd.DataFrame, cutoff) -> dict:
+    forecasts: pd.DataFrame  # cutoff, ds, step, y, yhat, lo_/hi_ per level, y_origin, refit
+    y: pd.Series  # the series the backtest ran on
+    config: dict  # the backtest's settings
+    seconds: float  # wall time
+    models: list | None = None  # with keep_models=True: each refit group's model, after its last forecast
+
+    def _scores(self, part: pd.DataFrame, cutoff) -> dict:
         train = self.y.loc[:cutoff]
         model = evaluate(part["y"], part.drop(columns=["y"]), y_train=train, origin=part["y_origin"])
         naive = evaluate(part["y"], part["y_origin"], y_train=train, origin=part["y_origin"])
@@ -102,7 +144,7 @@ class BacktestResult:
         "Overall scores: the model's, the naive baseline's on the same forecasts, and their ratio."
         model, naive = self._scores(self.forecasts, self.forecasts["cutoff"].iloc[0])
         table = pd.DataFrame({"model": model, "naive": pd.Series(naive)}).reindex(list(model))
-        table["ratio"] = table["model"] / table["naive"].replace(0, np.nan)   # naive makes no directional call: no ratio
+        table["ratio"] = table["model"] / table["naive"].replace(0, np.nan)  # naive makes no directional call: no ratio
         return table
 
     @property
@@ -112,104 +154,177 @@ class BacktestResult:
         for cutoff, part in self.forecasts.groupby("cutoff", sort=True):
             model, naive = self._scores(part, cutoff)
             coverage = {k: v for k, v in model.items() if k.startswith("coverage")}
-            rows[cutoff] = {"mae": model["mae"], "rmse": model["rmse"], "mase": model["mase"]} | coverage | {
-                "naive_mae": naive["mae"], "mae_ratio": model["mae"] / naive["mae"] if naive["mae"] else np.nan, "refit": bool(part["refit"].iloc[0])}
+            rows[cutoff] = (
+                {"mae": model["mae"], "rmse": model["rmse"], "mase": model["mase"]}
+                | coverage
+                | {
+                    "naive_mae": naive["mae"],
+                    "mae_ratio": model["mae"] / naive["mae"] if naive["mae"] else np.nan,
+                    "refit": bool(part["refit"].iloc[0]),
+                }
+            )
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("cutoff")
 
     def by_step(self) -> pd.DataFrame:
         "MAE of the model and of naive by horizon step."
-        f = self.forecasts.assign(err=lambda d: (d["y"] - d["yhat"]).abs(), naive_err=lambda d: (d["y"] - d["y_origin"]).abs())
+        f = self.forecasts.assign(
+            err=lambda d: (d["y"] - d["yhat"]).abs(), naive_err=lambda d: (d["y"] - d["y_origin"]).abs()
+        )
         return f.groupby("step")[["err", "naive_err"]].mean().rename(columns={"err": "mae", "naive_err": "naive_mae"})
 
-    def to_frame(self) -> pd.DataFrame: return self.forecasts.copy()
+    def to_frame(self) -> pd.DataFrame:
+        return self.forecasts.copy()
 
     def to_json(self) -> str:
         "A summary for logging: settings, counts, time and the overall table."
         m = self.metrics
-        return json.dumps({"config": self.config, "windows": int(self.forecasts["cutoff"].nunique()), "forecasts": len(self.forecasts),
-                           "refits": int(self.forecasts.groupby("cutoff")["refit"].first().sum()), "seconds": round(self.seconds, 3),
-                           "metrics": {k: {c: (None if pd.isna(v) else float(v)) for c, v in row.items()} for k, row in m.iterrows()}}, default=str)
+        return json.dumps(
+            {
+                "config": self.config,
+                "windows": int(self.forecasts["cutoff"].nunique()),
+                "forecasts": len(self.forecasts),
+                "refits": int(self.forecasts.groupby("cutoff")["refit"].first().sum()),
+                "seconds": round(self.seconds, 3),
+                "metrics": {
+                    k: {c: (None if pd.isna(v) else float(v)) for c, v in row.items()} for k, row in m.iterrows()
+                },
+            },
+            default=str,
+        )
 
 # %% ../nbs/07_backtest.ipynb #0fee4b3c
-def _plot(self, level:int|None=80, ax=None, last:int|None=None):
+def _plot(self, level: int | None = 80, ax=None, last: int | None = None):
     "Actuals and the forecasts of every window (the last `last` windows if given), with `level`% intervals."
     f = self.forecasts
-    if last: f = f[f["cutoff"].isin(sorted(f["cutoff"].unique())[-last:])]
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(9, 3))
-    ax.plot(self.y.loc[f["ds"].min() - (f["ds"].max() - f["ds"].min()) * 0.1:f["ds"].max()], color="black", lw=0.8, label="actual")
+    if last:
+        f = f[f["cutoff"].isin(sorted(f["cutoff"].unique())[-last:])]
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3))
+    ax.plot(
+        self.y.loc[f["ds"].min() - (f["ds"].max() - f["ds"].min()) * 0.1 : f["ds"].max()],
+        color="black",
+        lw=0.8,
+        label="actual",
+    )
     for i, (_, part) in enumerate(f.groupby("cutoff")):
         ax.plot(part["ds"], part["yhat"], color="tab:blue", lw=0.9, label="forecast" if i == 0 else None)
-        if level and f"lo_{level}" in part: ax.fill_between(part["ds"], part[f"lo_{level}"], part[f"hi_{level}"], color="tab:blue", alpha=0.12, lw=0)
-    ax.legend(loc="upper left"); ax.set_title(f"walk-forward forecasts: {f['cutoff'].nunique()} windows, {self.config['model']}")
+        if level and f"lo_{level}" in part:
+            ax.fill_between(part["ds"], part[f"lo_{level}"], part[f"hi_{level}"], color="tab:blue", alpha=0.12, lw=0)
+    ax.legend(loc="upper left")
+    ax.set_title(f"walk-forward forecasts: {f['cutoff'].nunique()} windows, {self.config['model']}")
     return ax
+
 
 def _plot_metrics(self):
     "MAE per window (model and naive) and MAE by horizon step; returns the figure."
-    import matplotlib.pyplot as plt
+
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3), gridspec_kw={"width_ratios": [2, 1]})
     w = self.window_metrics
-    a1.plot(w.index, w["mae"], lw=0.8, label=self.config["model"]); a1.plot(w.index, w["naive_mae"], lw=0.8, label="naive")
-    a1.set_title("MAE by window"); a1.legend(fontsize=8)
+    a1.plot(w.index, w["mae"], lw=0.8, label=self.config["model"])
+    a1.plot(w.index, w["naive_mae"], lw=0.8, label="naive")
+    a1.set_title("MAE by window")
+    a1.legend(fontsize=8)
     s = self.by_step()
-    a2.plot(s.index, s["mae"], marker="o", label=self.config["model"]); a2.plot(s.index, s["naive_mae"], marker="o", label="naive")
-    a2.set_xlabel("step"); a2.set_title("MAE by horizon step"); fig.tight_layout()
+    a2.plot(s.index, s["mae"], marker="o", label=self.config["model"])
+    a2.plot(s.index, s["naive_mae"], marker="o", label="naive")
+    a2.set_xlabel("step")
+    a2.set_title("MAE by horizon step")
+    fig.tight_layout()
     return fig
+
 
 BacktestResult.plot, BacktestResult.plot_metrics = _plot, _plot_metrics
 
 # %% ../nbs/07_backtest.ipynb #8f448a37
-def walk_forward(model, # a Forecaster, a model name, or (name, params)
-                 data, # a Series, or a frame from `load` (its target is forecast; features use all columns)
-                 horizon:int, # steps ahead per window
-                 initial:int|None=None, # training rows at the first cutoff (default: half the series)
-                 step:int|None=None, # rows between cutoffs (default: horizon)
-                 window:str="expanding", # 'expanding' or 'sliding'
-                 train_size:int|None=None, # rows of a sliding window's training range
-                 refit_every:int=1, # refit at every k-th cutoff; `update` in between
-                 gap:int=0, # rows skipped between a cutoff and its test rows
-                 features:FeatureSpec|None=None, # rebuilt inside each window from its training rows
-                 level=(80, 95), # interval levels
-                 n_jobs:int=1, # processes for the refit groups (-1: all cores)
-                 progress:bool=True, # a progress bar
-                 partial:bool=True, # keep the last, shorter test window
-                 target:str|None=None, # the column to forecast (default: data.attrs['target'])
-                 keep_models:bool=False, # keep each refit group's model (fit at its first cutoff, updated through its last)
-                 callback=None, # called with the forecasts so far after each refit group (e.g. to report to a tuner and stop early)
-                ) -> BacktestResult:
+def walk_forward(
+    model,  # a Forecaster, a model name, or (name, params)
+    data,  # a Series, or a frame from `load` (its target is forecast; features use all columns)
+    horizon: int,  # steps ahead per window
+    initial: int | None = None,  # training rows at the first cutoff (default: half the series)
+    step: int | None = None,  # rows between cutoffs (default: horizon)
+    window: str = "expanding",  # 'expanding' or 'sliding'
+    train_size: int | None = None,  # rows of a sliding window's training range
+    refit_every: int = 1,  # refit at every k-th cutoff; `update` in between
+    gap: int = 0,  # rows skipped between a cutoff and its test rows
+    features: FeatureSpec | None = None,  # rebuilt inside each window from its training rows
+    level=(80, 95),  # interval levels
+    n_jobs: int = 1,  # processes for the refit groups (-1: all cores)
+    progress: bool = True,  # a progress bar
+    partial: bool = True,  # keep the last, shorter test window
+    target: str | None = None,  # the column to forecast (default: data.attrs['target'])
+    keep_models: bool = False,  # keep each refit group's model (fit at its first cutoff, updated through its last)
+    callback=None,  # called with the forecasts so far after each refit group (e.g. to report to a tuner and stop early)
+) -> BacktestResult:
     "Walk-forward validation: forecasts from every cutoff, the model knowing only what was known then."
     t0 = time.perf_counter()
     make_model = _model_factory(model)
     y, frame = _series(data, target)
     if isinstance(refit_every, bool) or not isinstance(refit_every, int) or refit_every < 1:
-        raise ConfigError(f"refit_every={refit_every!r} must be a whole number >= 1", hint="1 refits at every cutoff; 20 at every 20th", parameter="refit_every")
+        raise ConfigError(
+            f"refit_every={refit_every!r} must be a whole number >= 1",
+            hint="1 refits at every cutoff; 20 at every 20th",
+            parameter="refit_every",
+        )
     initial = len(y) // 2 if initial is None else initial
     probe = make_model()
     need = max(probe.min_train, 1)
     if isinstance(initial, int) and not isinstance(initial, bool) and initial < need:
-        raise SeriesTooShortError(f"initial={initial} training rows, but {probe.name} needs at least {need}", hint=f"use initial >= {need}", rows=initial)
+        raise SeriesTooShortError(
+            f"initial={initial} training rows, but {probe.name} needs at least {need}",
+            hint=f"use initial >= {need}",
+            rows=initial,
+        )
     if probe.max_horizon is not None and gap + horizon > probe.max_horizon:
-        raise ConfigError(f"gap + horizon = {gap + horizon} steps, but {probe.name} forecasts at most {probe.max_horizon}", hint=f"fit the model with horizon >= {gap + horizon}", parameter="horizon")
+        raise ConfigError(
+            f"gap + horizon = {gap + horizon} steps, but {probe.name} forecasts at most {probe.max_horizon}",
+            hint=f"fit the model with horizon >= {gap + horizon}",
+            parameter="horizon",
+        )
     windows = list(walk_forward_windows(len(y), initial, horizon, step, window, train_size, gap, partial))
-    groups = [windows[i:i + refit_every] for i in range(0, len(windows), refit_every)]
+    groups = [windows[i : i + refit_every] for i in range(0, len(windows), refit_every)]
     if partial and len(windows[-1].test) < horizon:
         log.info("the last window has %d of %d test rows (partial=True keeps it)", len(windows[-1].test), horizon)
     args = (horizon, gap, features, level, keep_models)
     bar = _progress(len(windows), progress, probe.name)
     parts = []
-    if n_jobs == 1: results = (_run_group(make_model, y, frame, g, *args) for g in groups)
+    if n_jobs == 1:
+        results = (_run_group(make_model, y, frame, g, *args) for g in groups)
     else:
         from joblib import Parallel, delayed
-        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", idle_worker_timeout=10)(delayed(_run_group)(make_model, y, frame, g, *args) for g in groups)
-    for g, part in zip(groups, results):
-        parts.append(part); bar.update(len(g))
-        if callback is not None: callback(pd.concat([t for t, _ in parts], ignore_index=True))
-    bar.close()
-    config = {"model": probe.name, "params": probe.get_params(), "horizon": horizon, "initial": initial, "step": step or horizon, "window": window,
-              "train_size": train_size, "refit_every": refit_every, "gap": gap, "features": features.to_json() if features else None, "n_jobs": n_jobs}
-    return BacktestResult(pd.concat([t for t, _ in parts], ignore_index=True), y, config, time.perf_counter() - t0,
-                          [m for _, m in parts] if keep_models else None)
 
-def _progress(total:int, show:bool, name:str):
+        results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", idle_worker_timeout=10)(
+            delayed(_run_group)(make_model, y, frame, g, *args) for g in groups
+        )
+    for g, part in zip(groups, results):
+        parts.append(part)
+        bar.update(len(g))
+        if callback is not None:
+            callback(pd.concat([t for t, _ in parts], ignore_index=True))
+    bar.close()
+    config = {
+        "model": probe.name,
+        "params": probe.get_params(),
+        "horizon": horizon,
+        "initial": initial,
+        "step": step or horizon,
+        "window": window,
+        "train_size": train_size,
+        "refit_every": refit_every,
+        "gap": gap,
+        "features": features.to_json() if features else None,
+        "n_jobs": n_jobs,
+    }
+    return BacktestResult(
+        pd.concat([t for t, _ in parts], ignore_index=True),
+        y,
+        config,
+        time.perf_counter() - t0,
+        [m for _, m in parts] if keep_models else None,
+    )
+
+
+def _progress(total: int, show: bool, name: str):
     from tqdm.auto import tqdm
+
     return tqdm(total=total, desc=f"walk-forward {name}", unit="window", disable=not show, leave=False)

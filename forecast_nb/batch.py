@@ -4,7 +4,11 @@
 
 # %% ../nbs/12a_batch.ipynb #0d8692aa
 from __future__ import annotations
-import itertools, json, os, time, traceback
+import itertools
+import json
+import os
+import time
+import traceback
 from pathlib import Path
 import pandas as pd
 from .config import TrainConfig, make_dir
@@ -14,85 +18,156 @@ from .errors import ConfigError, redact
 __all__ = ['expand', 'load_batch', 'run_item', 'run_batch']
 
 # %% ../nbs/12a_batch.ipynb #3d073e69
-def expand(spec:dict) -> list[TrainConfig]:
+def expand(spec: dict) -> list[TrainConfig]:
     "The batch's items: `defaults` updated by each of `runs`, then by each combination of `grid`."
     if not isinstance(spec, dict) or not ({"runs", "grid"} & set(spec)):
-        raise ConfigError("a batch file needs `runs:` (a list of config overrides) and/or `grid:` (field -> list of values)",
-                          hint="e.g. grid: {data: [sample:AAPL, sample:MSFT], model: [naive, arima]}", parameter="batch")
+        raise ConfigError(
+            "a batch file needs `runs:` (a list of config overrides) and/or `grid:` (field -> list of values)",
+            hint="e.g. grid: {data: [sample:AAPL, sample:MSFT], model: [naive, arima]}",
+            parameter="batch",
+        )
     unknown = sorted(set(spec) - {"defaults", "runs", "grid"})
-    if unknown: raise ConfigError(f"unknown batch key(s) {unknown}", hint="use defaults, runs and grid", parameter=unknown[0])
+    if unknown:
+        raise ConfigError(f"unknown batch key(s) {unknown}", hint="use defaults, runs and grid", parameter=unknown[0])
     base, grid = spec.get("defaults") or {}, spec.get("grid") or {}
-    if not all(isinstance(v, list) and v for v in grid.values()): raise ConfigError("every grid field needs a non-empty list of values", hint="e.g. model: [naive, arima]", parameter="grid")
+    if not all(isinstance(v, list) and v for v in grid.values()):
+        raise ConfigError(
+            "every grid field needs a non-empty list of values", hint="e.g. model: [naive, arima]", parameter="grid"
+        )
     runs = spec.get("runs") or []
     if not isinstance(runs, list) or not all(isinstance(o, dict) for o in runs):
-        raise ConfigError("`runs:` must be a list of config overrides", hint="e.g. runs: [{data: sample:CO2, model: naive}]", parameter="runs")
-    combos = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []   # product() of nothing is one empty item
+        raise ConfigError(
+            "`runs:` must be a list of config overrides",
+            hint="e.g. runs: [{data: sample:CO2, model: naive}]",
+            parameter="runs",
+        )
+    combos = (
+        [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())] if grid else []
+    )  # product() of nothing is one empty item
     if not runs and not combos:
-        raise ConfigError("the batch file has no items: `runs:` and `grid:` are both empty", hint="list at least one run or one grid field", parameter="batch")
+        raise ConfigError(
+            "the batch file has no items: `runs:` and `grid:` are both empty",
+            hint="list at least one run or one grid field",
+            parameter="batch",
+        )
     items = {}
     for i, o in enumerate(runs + combos):
-        try: cfg = TrainConfig(**(base | o))
-        except ConfigError as e: raise ConfigError(f"batch item {i + 1} ({o}): {e.message}", hint=e.hint, parameter=e.context.get("parameter")) from None
-        items.setdefault(cfg.digest(), cfg)                    # an item given twice runs once
+        try:
+            cfg = TrainConfig(**(base | o))
+        except ConfigError as e:
+            raise ConfigError(
+                f"batch item {i + 1} ({o}): {e.message}", hint=e.hint, parameter=e.context.get("parameter")
+            ) from None
+        items.setdefault(cfg.digest(), cfg)  # an item given twice runs once
     return list(items.values())
+
 
 def load_batch(path) -> list[TrainConfig]:
     "Read and expand a batch YAML file."
     import yaml
+
     p = Path(path)
-    if not p.exists(): raise ConfigError(f"batch file {str(p)!r} does not exist", hint="check the path", parameter="batch")
+    if not p.exists():
+        raise ConfigError(f"batch file {str(p)!r} does not exist", hint="check the path", parameter="batch")
     return expand(yaml.safe_load(p.read_text()))
 
 # %% ../nbs/12a_batch.ipynb #d9363ffd
-def run_item(config:dict, folder:str) -> dict:
+def run_item(config: dict, folder: str) -> dict:
     "Run one batch item (a papermill training run) and record how it ended; never raises."
     from forecast_nb.runner import train
+
     cfg, t0 = TrainConfig(**config), time.perf_counter()
     out = (Path(folder) / cfg.digest()).resolve()
-    rec = {"digest": cfg.digest(), "series": redact(cfg.data), "model": cfg.model, "notebook": str(out.with_suffix(".ipynb"))}
+    rec = {
+        "digest": cfg.digest(),
+        "series": redact(cfg.data),
+        "model": cfg.model,
+        "notebook": str(out.with_suffix(".ipynb")),
+    }
     try:
         s = train(cfg, out.with_suffix(".ipynb"), progress=False)
-        rec |= {"status": "FINISHED", "chosen": s["model"], "mae": s["metrics"].get("mae"), "naive_mae": s["baseline_metrics"].get("mae"),
-                "gate_passed": s["gate_passed"], "model_version": s["model_version"], "promoted": s["promoted"], "run_id": s["run_id"]}
-    except Exception as e:                       # one item's failure is its record, not the batch's
-        rec |= {"status": "FAILED", "error": redact(f"{type(e).__name__}: {e}")[:2000], "traceback": redact(traceback.format_exc())[-4000:]}
+        rec |= {
+            "status": "FINISHED",
+            "chosen": s["model"],
+            "mae": s["metrics"].get("mae"),
+            "naive_mae": s["baseline_metrics"].get("mae"),
+            "gate_passed": s["gate_passed"],
+            "model_version": s["model_version"],
+            "promoted": s["promoted"],
+            "run_id": s["run_id"],
+        }
+    except Exception as e:  # one item's failure is its record, not the batch's
+        rec |= {
+            "status": "FAILED",
+            "error": redact(f"{type(e).__name__}: {e}")[:2000],
+            "traceback": redact(traceback.format_exc())[-4000:],
+        }
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     out.with_suffix(".result.json").write_text(json.dumps(rec, default=str))
     return rec
 
-def _one_blas_thread():
-    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"): os.environ[v] = "1"
 
-def run_batch(items:list[TrainConfig], # from load_batch / expand
-              folder:str|Path, # records and executed notebooks
-              jobs:int=1, # local worker processes
-              scheduler:str|None=None, # a Dask scheduler address (tcp://host:port) instead of local processes
-              progress:bool=True) -> pd.DataFrame:
+def _one_blas_thread():
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[v] = "1"
+
+
+def run_batch(
+    items: list[TrainConfig],  # from load_batch / expand
+    folder: str | Path,  # records and executed notebooks
+    jobs: int = 1,  # local worker processes
+    scheduler: str | None = None,  # a Dask scheduler address (tcp://host:port) instead of local processes
+    progress: bool = True,
+) -> pd.DataFrame:
     "Run every item not yet finished (by config digest); returns the summary table of all items."
     from tqdm.auto import tqdm
     from forecast_nb.tracking import experiment_id
+
     folder = make_dir(folder)
-    for uri, exp in {(c.tracking_uri, c.experiment) for c in items}: experiment_id(exp, uri)   # store and experiment made once, before workers race
+    for uri, exp in {(c.tracking_uri, c.experiment) for c in items}:
+        experiment_id(exp, uri)  # store and experiment made once, before workers race
     done = {}
     for p in folder.glob("*.result.json"):
         r = json.loads(p.read_text())
-        if r.get("status") == "FINISHED": done[r["digest"]] = r | {"skipped": True}
+        if r.get("status") == "FINISHED":
+            done[r["digest"]] = r | {"skipped": True}
     todo = [c for c in items if c.digest() not in done]
     bar = tqdm(total=len(todo), desc="batch", unit="run", disable=not progress)
     records = []
     if scheduler:
         from dask.distributed import Client, as_completed
+
         with Client(scheduler, timeout="30s") as client:
             futures = [client.submit(run_item, c.to_dict(), str(folder), pure=False) for c in todo]
-            for f in as_completed(futures): records.append(f.result()); bar.update()
+            for f in as_completed(futures):
+                records.append(f.result())
+                bar.update()
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
+
         with ProcessPoolExecutor(jobs, initializer=_one_blas_thread) as pool:
-            for f in as_completed([pool.submit(run_item, c.to_dict(), str(folder)) for c in todo]): records.append(f.result()); bar.update()
+            for f in as_completed([pool.submit(run_item, c.to_dict(), str(folder)) for c in todo]):
+                records.append(f.result())
+                bar.update()
     else:
-        for c in todo: records.append(run_item(c.to_dict(), str(folder))); bar.update()
+        for c in todo:
+            records.append(run_item(c.to_dict(), str(folder)))
+            bar.update()
     bar.close()
     by = {r["digest"]: r for r in records} | done
     rows = [by[c.digest()] | {"skipped": by[c.digest()].get("skipped", False)} for c in items]
-    cols = ["series", "model", "status", "chosen", "mae", "naive_mae", "gate_passed", "model_version", "seconds", "skipped", "error", "notebook"]
+    cols = [
+        "series",
+        "model",
+        "status",
+        "chosen",
+        "mae",
+        "naive_mae",
+        "gate_passed",
+        "model_version",
+        "seconds",
+        "skipped",
+        "error",
+        "notebook",
+    ]
     return pd.DataFrame(rows).reindex(columns=cols)

@@ -4,7 +4,9 @@
 
 # %% ../nbs/15_cli.ipynb #58c92a77
 from __future__ import annotations
-import argparse, json, sys
+import argparse
+import json
+import sys
 import pandas as pd
 from .errors import ForecastNBError, redact
 from .config import TrainConfig, default_tracking_uri, runs_dir
@@ -13,24 +15,33 @@ from .config import TrainConfig, default_tracking_uri, runs_dir
 __all__ = ['DEMO', 'build_parser', 'main']
 
 # %% ../nbs/15_cli.ipynb #49c6aad6
-def _size(text:str):
+def _size(text: str):
     "Parse a split size from the command line: fraction, count, date, or 'none'."
-    if text.lower() == "none": return None
+    if text.lower() == "none":
+        return None
     for kind in (int, float):
-        try: return kind(text)
-        except ValueError: pass
+        try:
+            return kind(text)
+        except ValueError:
+            pass
     return text
 
-def _gate(text:str):
+
+def _gate(text: str):
     "The --gate option: 'none', or thresholds as a JSON object."
     return "none" if text.lower() == "none" else _json_dict(text)
 
-def _json_dict(text:str) -> dict:
+
+def _json_dict(text: str) -> dict:
     "Parse a JSON object from the command line."
     import json
-    try: d = json.loads(text)
-    except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from e
-    if not isinstance(d, dict): raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"order\": [1, 1, 1]}'")
+
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from e
+    if not isinstance(d, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"order\": [1, 1, 1]}'")
     return d
 
 # %% ../nbs/15_cli.ipynb #0715618e
@@ -43,17 +54,28 @@ def _source_args(p):
     p.add_argument("--table", help="table name, for SQL sources")
     p.add_argument("--query", help="SQL query, for SQL sources")
 
+
 def build_parser() -> argparse.ArgumentParser:
     "The `forecast-nb` argument parser."
     p = argparse.ArgumentParser(prog="forecast-nb", description="Time-series forecasting research workflow.")
     sub = p.add_subparsers(dest="command", required=True)
-    data = sub.add_parser("data", help="list and inspect data sources").add_subparsers(dest="data_command", required=True)
+    data = sub.add_parser("data", help="list and inspect data sources").add_subparsers(
+        dest="data_command", required=True
+    )
     data.add_parser("list", help="the bundled sample series")
     show = data.add_parser("show", help="load, validate and summarise one source")
     show.add_argument("source", help="sample:NAME, a CSV/Parquet path, a SQLAlchemy URL or yfinance:TICKER")
     _source_args(show)
-    for name, text in (("run", "run the training workflow"), ("demo", "the whole workflow on the bundled daily sample: auto model selection, tuning if the gate fails, MLflow, registry")):
-        r = sub.add_parser(name, help=text, argument_default=argparse.SUPPRESS)   # only options given override the config
+    for name, text in (
+        ("run", "run the training workflow"),
+        (
+            "demo",
+            "the whole workflow on the bundled daily sample: auto model selection, tuning if the gate fails, MLflow, registry",
+        ),
+    ):
+        r = sub.add_parser(
+            name, help=text, argument_default=argparse.SUPPRESS
+        )  # only options given override the config
         r.add_argument("--config", default=None, help="YAML file with TrainConfig fields (command-line options win)")
         r.add_argument("--data", help="data source (default: sample:AAPL)")
         _source_args(r)
@@ -64,129 +86,252 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--step", type=int, help="rows between backtest origins (default: the horizon)")
         r.add_argument("--refit-every", type=int, help="backtest refits every k origins (default: fit once per part)")
         r.add_argument("--model", help="naive, seasonal_naive, drift, arima (default), prophet, lstm or auto")
-        r.add_argument("--tuning", choices=["none", "grid", "random", "bayes", "all"], help="tune when the gate fails (default: none)")
+        r.add_argument(
+            "--tuning",
+            choices=["none", "grid", "random", "bayes", "all"],
+            help="tune when the gate fails (default: none)",
+        )
         r.add_argument("--n-trials", type=int, help="trials per tuning method and round")
         r.add_argument("--max-tuning-rounds", type=int, help="tuning rounds at most")
-        r.add_argument("--model-params", type=_json_dict, help='the model\'s parameters as JSON, e.g. \'{"order": [1, 1, 1]}\'')
+        r.add_argument(
+            "--model-params", type=_json_dict, help="the model's parameters as JSON, e.g. '{\"order\": [1, 1, 1]}'"
+        )
         r.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db)")
         r.add_argument("--experiment", help="MLflow experiment name")
-        r.add_argument("--gate", type=_gate, help="gate thresholds as JSON, e.g. '{\"max\": {\"mape\": 5}}', or none (default: MAE below naive's)")
+        r.add_argument(
+            "--gate",
+            type=_gate,
+            help='gate thresholds as JSON, e.g. \'{"max": {"mape": 5}}\', or none (default: MAE below naive\'s)',
+        )
         r.add_argument("--model-name", help="registered model name (default: from the source and target)")
-        r.add_argument("--no-register", dest="register", action="store_false", help="log the model but do not register it")
-        r.add_argument("--no-promote", dest="promote", action="store_false", help="register but do not move the production alias")
+        r.add_argument(
+            "--no-register", dest="register", action="store_false", help="log the model but do not register it"
+        )
+        r.add_argument(
+            "--no-promote", dest="promote", action="store_false", help="register but do not move the production alias"
+        )
     t = sub.add_parser("tune", help="tune a model's parameters: grid, random or Bayesian search, or all three compared")
     t.add_argument("--model", required=True, help="naive, seasonal_naive, drift, arima, prophet or lstm")
     t.add_argument("--data", default="sample:AAPL", help="data source (default: sample:AAPL)")
     t.add_argument("--method", default="bayes", choices=["grid", "random", "bayes", "all"])
-    t.add_argument("--n-trials", type=int, default=20, help="finished trials per method (a resumed study runs only the rest)")
+    t.add_argument(
+        "--n-trials", type=int, default=20, help="finished trials per method (a resumed study runs only the rest)"
+    )
     t.add_argument("--metric", default="mae")
     t.add_argument("--horizon", type=int, default=5)
     t.add_argument("--refit-every", type=int, default=5, help="walk-forward refits (update in between)")
     t.add_argument("--params", type=_json_dict, default=None, help="fixed model parameters as JSON")
-    t.add_argument("--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db, under $FORECAST_NB_RUNS when set)")
+    t.add_argument(
+        "--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db, under $FORECAST_NB_RUNS when set)"
+    )
     t.add_argument("--study", help="study name; the same name resumes it")
     t.add_argument("--n-jobs", type=int, default=1, help="worker processes sharing each study")
     t.add_argument("--timeout", type=float, help="seconds per study")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--tracking-uri", default=None, help="MLflow store for the tuning run and its trials (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    t.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow store for the tuning run and its trials (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
     t.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     t.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
-    tr = sub.add_parser("train", help="run the training notebook with papermill (the executed notebook is kept and logged with the run)")
+    tr = sub.add_parser(
+        "train", help="run the training notebook with papermill (the executed notebook is kept and logged with the run)"
+    )
     tr.add_argument("--config", help="YAML file with TrainConfig fields")
-    tr.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a field; the value is read as YAML (-p horizon=5)")
+    tr.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field; the value is read as YAML (-p horizon=5)",
+    )
     tr.add_argument("--output", help="path of the executed notebook (default: _runs/notebooks/<time>-train.ipynb)")
     tr.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
-    b = sub.add_parser("batch", help="many training runs from a YAML file (defaults, runs, grid), in parallel; finished items are skipped on a re-run")
+    b = sub.add_parser(
+        "batch",
+        help="many training runs from a YAML file (defaults, runs, grid), in parallel; finished items are skipped on a re-run",
+    )
     b.add_argument("file", help="batch YAML: defaults: {...}, runs: [...], grid: {field: [values]}")
     b.add_argument("--jobs", type=int, default=1, help="local worker processes")
-    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the items on that cluster instead")
+    b.add_argument(
+        "--scheduler", help="Dask scheduler address (tcp://host:port): run the items on that cluster instead"
+    )
     b.add_argument("--output", help="folder for records and executed notebooks (default: _runs/batch/<file name>)")
     b.add_argument("--json", action="store_true", help="print the summary as JSON records")
-    sc = sub.add_parser("schedule", help="train on a cron schedule (APScheduler); --once fires the next due firing and exits")
-    sc.add_argument("--cron", required=True, help="cron expression: 5 fields (e.g. '0 18 * * 1-5'), or 6 with seconds first")
+    sc = sub.add_parser(
+        "schedule", help="train on a cron schedule (APScheduler); --once fires the next due firing and exits"
+    )
+    sc.add_argument(
+        "--cron", required=True, help="cron expression: 5 fields (e.g. '0 18 * * 1-5'), or 6 with seconds first"
+    )
     sc.add_argument("--config", help="YAML file with TrainConfig fields")
-    sc.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a field (value read as YAML)")
+    sc.add_argument(
+        "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a field (value read as YAML)"
+    )
     sc.add_argument("--timezone", default="UTC", help="time zone of the cron expression (default: UTC)")
     sc.add_argument("--once", action="store_true", help="wait for the next firing, run it, exit (for system cron)")
     uri = dict(default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
-    pr = sub.add_parser("promote", help="point a registered model's production alias at a version (the old one becomes previous)")
-    pr.add_argument("name"); pr.add_argument("version"); pr.add_argument("--tracking-uri", **uri)
+    pr = sub.add_parser(
+        "promote", help="point a registered model's production alias at a version (the old one becomes previous)"
+    )
+    pr.add_argument("name")
+    pr.add_argument("version")
+    pr.add_argument("--tracking-uri", **uri)
     rb = sub.add_parser("rollback", help="put a registered model's previous version back in production")
-    rb.add_argument("name"); rb.add_argument("--tracking-uri", **uri)
+    rb.add_argument("name")
+    rb.add_argument("--tracking-uri", **uri)
     lp = sub.add_parser("log-pending", help="upload runs kept on disk while the tracking server was unreachable")
     lp.add_argument("--tracking-uri", **uri)
-    sv = sub.add_parser("serve", help="serve models:/NAME@ALIAS over HTTP (FastAPI on uvicorn), following the alias, logging every forecast")
+    sv = sub.add_parser(
+        "serve",
+        help="serve models:/NAME@ALIAS over HTTP (FastAPI on uvicorn), following the alias, logging every forecast",
+    )
     sv.add_argument("--name", required=True, help="registered model name")
     sv.add_argument("--alias", default="production", help="alias to serve and follow (default: production)")
-    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; any other needs --token or --insecure)")
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1; any other needs --token or --insecure)",
+    )
     sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--token", default=None, help="bearer token required on every endpoint but /health; prefer $FORECAST_NB_TOKEN (an option shows in `ps`)")
+    sv.add_argument(
+        "--token",
+        default=None,
+        help="bearer token required on every endpoint but /health; prefer $FORECAST_NB_TOKEN (an option shows in `ps`)",
+    )
     sv.add_argument("--insecure", action="store_true", help="allow a non-loopback address without a token")
     sv.add_argument("--tracking-uri", **uri)
-    sv.add_argument("--log-url", default="sqlite:///predictions.db", help="prediction log, a SQLAlchemy URL (default: sqlite:///predictions.db; 'none' for no log)")
+    sv.add_argument(
+        "--log-url",
+        default="sqlite:///predictions.db",
+        help="prediction log, a SQLAlchemy URL (default: sqlite:///predictions.db; 'none' for no log)",
+    )
     sv.add_argument("--max-horizon", type=int, default=100, help="largest horizon a request may ask for (default: 100)")
-    sv.add_argument("--poll-seconds", type=float, default=30.0, help="how often the registry is checked for a moved alias (default: 30; 0: never)")
-    sv.add_argument("--max-body-bytes", type=int, help="largest request body accepted, in bytes (default: 1 MiB; larger: 413)")
-    sv.add_argument("--body-timeout", type=float, help="seconds a request body may take to arrive (default: 15; then 408)")
-    mo = sub.add_parser("monitor", help="score the served model's logged forecasts against the actuals, test its inputs for drift, retrain on request")
+    sv.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=30.0,
+        help="how often the registry is checked for a moved alias (default: 30; 0: never)",
+    )
+    sv.add_argument(
+        "--max-body-bytes", type=int, help="largest request body accepted, in bytes (default: 1 MiB; larger: 413)"
+    )
+    sv.add_argument(
+        "--body-timeout", type=float, help="seconds a request body may take to arrive (default: 15; then 408)"
+    )
+    mo = sub.add_parser(
+        "monitor",
+        help="score the served model's logged forecasts against the actuals, test its inputs for drift, retrain on request",
+    )
     mo.add_argument("--name", required=True, help="registered model name")
     mo.add_argument("--data", required=True, help="the data source as it is now, with the actuals since training")
     mo.add_argument("--alias", default="production")
     mo.add_argument("--tracking-uri", **uri)
-    mo.add_argument("--log-url", default="sqlite:///predictions.db", help="the API's prediction log (default: sqlite:///predictions.db)")
+    mo.add_argument(
+        "--log-url",
+        default="sqlite:///predictions.db",
+        help="the API's prediction log (default: sqlite:///predictions.db)",
+    )
     mo.add_argument("--window", type=int, default=60, help="live error over the most recent origins (default: 60)")
-    mo.add_argument("--tolerance", type=float, default=0.5, help="degraded when live MAE exceeds the backtest's by this fraction (default: 0.5)")
-    mo.add_argument("--min-samples", type=int, default=20, help="scored forecast steps needed for a verdict (default: 20)")
+    mo.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.5,
+        help="degraded when live MAE exceeds the backtest's by this fraction (default: 0.5)",
+    )
+    mo.add_argument(
+        "--min-samples", type=int, default=20, help="scored forecast steps needed for a verdict (default: 20)"
+    )
     mo.add_argument("--drift-window", type=int, default=60, help="drift over the most recent changes (default: 60)")
     mo.add_argument("--experiment", default="monitoring", help="MLflow experiment of the checks (default: monitoring)")
-    mo.add_argument("--retrain", action="store_true", help="when the check flags, run the training workflow with the deployed config on the fresh data")
-    mo.add_argument("--notebook", action="store_true", help="run the check as the monitor notebook (papermill); the executed notebook is logged")
+    mo.add_argument(
+        "--retrain",
+        action="store_true",
+        help="when the check flags, run the training workflow with the deployed config on the fresh data",
+    )
+    mo.add_argument(
+        "--notebook",
+        action="store_true",
+        help="run the check as the monitor notebook (papermill); the executed notebook is logged",
+    )
     mo.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
 
 # %% ../nbs/15_cli.ipynb #88c438e1
-def _calendar(text:str|None) -> str|None:
+def _calendar(text: str | None) -> str | None:
     "The --calendar option: absent means 'auto', 'none' means no trading calendar."
     return "auto" if text is None else None if text.lower() == "none" else text
 
-def _config(args, defaults:dict|None=None) -> TrainConfig:
+
+def _config(args, defaults: dict | None = None) -> TrainConfig:
     "The run's config: `defaults`, then the YAML file's values, then the options and `-p key=value` overrides given on the command line."
     from forecast_nb.runner import parse_overrides
-    base = TrainConfig.from_yaml(args.config).model_dump(exclude_unset=True) if getattr(args, "config", None) else {}   # read and validated once
+
+    base = (
+        TrainConfig.from_yaml(args.config).model_dump(exclude_unset=True) if getattr(args, "config", None) else {}
+    )  # read and validated once
     given = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields}
-    if "calendar" in given: given["calendar"] = _calendar(given["calendar"])
+    if "calendar" in given:
+        given["calendar"] = _calendar(given["calendar"])
     return TrainConfig(**((defaults or {}) | base | given | parse_overrides(getattr(args, "param", []))))
+
 
 def _show(args):
     from forecast_nb.data import load, summarize
-    df = load(args.source, target=args.target, date_col=args.date_col, freq=args.freq, fill=args.fill,
-              calendar=_calendar(args.calendar), table=args.table, query=args.query)
+
+    df = load(
+        args.source,
+        target=args.target,
+        date_col=args.date_col,
+        freq=args.freq,
+        fill=args.fill,
+        calendar=_calendar(args.calendar),
+        table=args.table,
+        query=args.query,
+    )
     print(summarize(df).to_string())
     print(f"\nfirst and last rows:\n{pd.concat([df.head(3), df.tail(3)]).to_string()}")
 
+
 def _run(args):
     from forecast_nb.pipeline import run_training
+
     cfg = _config(args)
     res = run_training(cfg)
     s = res.data
-    print(f"loaded {redact(cfg.data)}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
-          f"freq {s.attrs['freq']}" + (f" ({s.attrs['calendar']} trading days)" if s.attrs["calendar"] else ""))
+    print(
+        f"loaded {redact(cfg.data)}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
+        f"freq {s.attrs['freq']}" + (f" ({s.attrs['calendar']} trading days)" if s.attrs["calendar"] else "")
+    )
     print(f"\nchronological split (gap {cfg.gap}):\n{res.summary().to_string()}")
     f = res.features
     types = list(f.frame.attrs["feature_types"].values())
-    print(f"\nfeatures: {len(types)} ({types.count('past')} past, shifted by the horizon {cfg.horizon}; {types.count('known')} known calendar), "
-          f"{f.warmup} warm-up rows dropped; leakage check passed at the end of training ({res.split.train.index[-1].date()})")
+    print(
+        f"\nfeatures: {len(types)} ({types.count('past')} past, shifted by the horizon {cfg.horizon}; {types.count('known')} known calendar), "
+        f"{f.warmup} warm-up rows dropped; leakage check passed at the end of training ({res.split.train.index[-1].date()})"
+    )
     if res.trained:
         t = res.trained
-        table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]]
-        if len(res.selection.candidates) > 1: print(f"\ncandidates (validation):\n{res.selection.candidates.round(4).to_string(index=False)}")
-        print(f"\nmodel {t.model}\nvalidation: {len(t.forecasts)} forecasts from {t.forecasts['cutoff'].nunique()} origins, "
-              f"{cfg.horizon} steps ahead; MAE vs naive {t.scores['mae'] / t.naive_scores['mae']:.3f}\n{table.round(3).to_string()}")
+        table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[
+            ["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]
+        ]
+        if len(res.selection.candidates) > 1:
+            print(f"\ncandidates (validation):\n{res.selection.candidates.round(4).to_string(index=False)}")
+        print(
+            f"\nmodel {t.model}\nvalidation: {len(t.forecasts)} forecasts from {t.forecasts['cutoff'].nunique()} origins, "
+            f"{cfg.horizon} steps ahead; MAE vs naive {t.scores['mae'] / t.naive_scores['mae']:.3f}\n{table.round(3).to_string()}"
+        )
     if res.final:
-        print(f"\nfinal model (fit on training and validation), scored once on the test part: MAE {res.final.scores['mae']:.4g} vs naive {res.final.naive_scores['mae']:.4g}")
+        print(
+            f"\nfinal model (fit on training and validation), scored once on the test part: MAE {res.final.scores['mae']:.4g} vs naive {res.final.naive_scores['mae']:.4g}"
+        )
     print(f"gate: {'off' if res.gate is None else res.gate}")
     print(f"model: {res.logged.decision}")
-    print(f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {redact(cfg.tracking_uri)} ({res.seconds:.1f} s)")
+    print(
+        f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {redact(cfg.tracking_uri)} ({res.seconds:.1f} s)"
+    )
     if cfg.tracking_uri.startswith("sqlite:///"):
         print(f"look at it with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
 
@@ -195,41 +340,84 @@ def _tune(args):
     from forecast_nb.data import load
     from forecast_nb.tuning import tune
     from forecast_nb.tracking import tune_tracked
-    kw = dict(method=args.method, n_trials=args.n_trials, metric=args.metric, params=args.params, cv={"horizon": args.horizon, "refit_every": args.refit_every},
-              storage=args.storage, study_name=args.study, n_jobs=args.n_jobs, timeout=args.timeout, seed=args.seed, progress=not args.json)
+
+    kw = dict(
+        method=args.method,
+        n_trials=args.n_trials,
+        metric=args.metric,
+        params=args.params,
+        cv={"horizon": args.horizon, "refit_every": args.refit_every},
+        storage=args.storage,
+        study_name=args.study,
+        n_jobs=args.n_jobs,
+        timeout=args.timeout,
+        seed=args.seed,
+        progress=not args.json,
+    )
     data, uri = load(args.data), default_tracking_uri(args.tracking_uri)
-    res, run_id = (tune(args.model, data, **kw), None) if args.no_tracking else tune_tracked(args.model, data, tracking_uri=uri, **kw)
-    if args.json: print(json.dumps(json.loads(res.to_json()) | {"mlflow_run_id": run_id})); return
-    print(f"tuning {args.model} on {redact(args.data)} ({args.metric}, walk-forward over the validation part, {args.horizon} steps ahead)\n")
+    res, run_id = (
+        (tune(args.model, data, **kw), None)
+        if args.no_tracking
+        else tune_tracked(args.model, data, tracking_uri=uri, **kw)
+    )
+    if args.json:
+        print(json.dumps(json.loads(res.to_json()) | {"mlflow_run_id": run_id}))
+        return
+    print(
+        f"tuning {args.model} on {redact(args.data)} ({args.metric}, walk-forward over the validation part, {args.horizon} steps ahead)\n"
+    )
     print(res.table.to_string())
     print(f"\nbest: {res.best_method} with {args.metric} {res.best_value:.4f}, parameters {res.best_params}")
-    if run_id: print(f"MLflow run {run_id} (one nested run per trial) at {redact(uri)}")
+    if run_id:
+        print(f"MLflow run {run_id} (one nested run per trial) at {redact(uri)}")
 
 # %% ../nbs/15_cli.ipynb #f9c328ee
-DEMO = dict(data="sample:AAPL", model="auto", model_params={"prophet": {"update_mode": "anchor"}}, tuning="bayes", n_trials=6, max_tuning_rounds=1)
+DEMO = dict(
+    data="sample:AAPL",
+    model="auto",
+    model_params={"prophet": {"update_mode": "anchor"}},
+    tuning="bayes",
+    n_trials=6,
+    max_tuning_rounds=1,
+)
+
 
 def _demo(args):
     "forecast-nb demo: the training notebook on the daily sample, then where everything is."
     from forecast_nb.runner import train
     from forecast_nb.tracking import mlflow_client
-    cfg = _config(args, DEMO)                       # the YAML file and the options given on the command line win
-    print(f"training on {redact(cfg.data)}: candidates arima, prophet, lstm; Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...", flush=True)
+
+    cfg = _config(args, DEMO)  # the YAML file and the options given on the command line win
+    print(
+        f"training on {redact(cfg.data)}: candidates arima, prophet, lstm; Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...",
+        flush=True,
+    )
     s = train(cfg)
     run = mlflow_client(cfg.tracking_uri).get_run(s["run_id"])
-    scores = pd.DataFrame({s["model"]: s["metrics"], "naive": s["baseline_metrics"]}).loc[["mae", "rmse", "mape", "mase", "r2", "coverage_80", "coverage_95"]]
-    print(f"\nchosen model: {s['model']} {json.dumps(s['params'], default=str)} after {s['tuning_rounds']} tuning round(s)")
+    scores = pd.DataFrame({s["model"]: s["metrics"], "naive": s["baseline_metrics"]}).loc[
+        ["mae", "rmse", "mape", "mase", "r2", "coverage_80", "coverage_95"]
+    ]
+    print(
+        f"\nchosen model: {s['model']} {json.dumps(s['params'], default=str)} after {s['tuning_rounds']} tuning round(s)"
+    )
     print(f"test scores (touched once) beside the naive baseline:\n{scores.round(3).to_string()}")
     print(f"gate: {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}")
     print(f"model: {s['decision']}")
-    if s["model_version"]: print(f"registered: version {s['model_version']}" + (", alias production" if s["promoted"] else ""))
+    if s["model_version"]:
+        print(f"registered: version {s['model_version']}" + (", alias production" if s["promoted"] else ""))
     print(f"executed notebook: {s['notebook']}")
-    print(f"plots: {run.info.artifact_uri}/test/test_forecasts.png, .../validation/val_forecasts.png, .../data/split.png")
-    print(f"MLflow run {s['run_id']}; browse it all with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
+    print(
+        f"plots: {run.info.artifact_uri}/test/test_forecasts.png, .../validation/val_forecasts.png, .../data/split.png"
+    )
+    print(
+        f"MLflow run {s['run_id']}; browse it all with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)"
+    )
 
 # %% ../nbs/15_cli.ipynb #e99aeed7
 def _schedule(args) -> int:
     "forecast-nb schedule: exit status 1 when a firing failed."
     from forecast_nb.schedule import run_schedule
+
     entries = run_schedule(_config(args), args.cron, args.timezone, once=args.once, say=lambda s: print(s, flush=True))
     return int(any(e["status"] == "FAILED" for e in entries))
 
@@ -238,27 +426,39 @@ def _batch(args) -> int:
     "forecast-nb batch: exit status 1 when any item failed."
     from pathlib import Path
     from forecast_nb.batch import load_batch, run_batch
+
     items = load_batch(args.file)
     folder = args.output or runs_dir("batch") / Path(args.file).stem
     table = run_batch(items, folder, jobs=args.jobs, scheduler=args.scheduler, progress=not args.json)
-    if args.json: print(table.to_json(orient="records"))
+    if args.json:
+        print(table.to_json(orient="records"))
     else:
         print(table.drop(columns=["error", "notebook"]).round(4).to_string(index=False))
-        for _, r in table[table["status"] == "FAILED"].iterrows(): print(f"FAILED {r['series']} {r['model']}: {r['error']}  (notebook: {r['notebook']})")
-        print(f"{(table['status'] == 'FINISHED').sum()} of {len(table)} finished ({int(table['skipped'].sum())} skipped as already done); records in {folder}")
+        for _, r in table[table["status"] == "FAILED"].iterrows():
+            print(f"FAILED {r['series']} {r['model']}: {r['error']}  (notebook: {r['notebook']})")
+        print(
+            f"{(table['status'] == 'FINISHED').sum()} of {len(table)} finished ({int(table['skipped'].sum())} skipped as already done); records in {folder}"
+        )
     return int((table["status"] != "FINISHED").any())
 
 # %% ../nbs/15_cli.ipynb #f4ae83e0
 def _train(args):
     "forecast-nb train: the training notebook through papermill."
     from forecast_nb.runner import train
+
     cfg = _config(args)
     s = train(cfg, args.output, progress=not args.json)
-    if args.json: print(json.dumps(s, default=str)); return
+    if args.json:
+        print(json.dumps(s, default=str))
+        return
     m, b = s["metrics"], s["baseline_metrics"]
-    print(f"trained {s['model']} on {redact(cfg.data)}: test MAE {m.get('mae', float('nan')):.4g} vs naive {b.get('mae', float('nan')):.4g}; "
-          f"gate {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}")
-    print(f"model: {s['decision']}\nMLflow run {s['run_id']} at {redact(cfg.tracking_uri)}\nexecuted notebook: {s['notebook']}")
+    print(
+        f"trained {s['model']} on {redact(cfg.data)}: test MAE {m.get('mae', float('nan')):.4g} vs naive {b.get('mae', float('nan')):.4g}; "
+        f"gate {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}"
+    )
+    print(
+        f"model: {s['decision']}\nMLflow run {s['run_id']} at {redact(cfg.tracking_uri)}\nexecuted notebook: {s['notebook']}"
+    )
 
 # %% ../nbs/15_cli.ipynb #595a9568
 def _registry(args):
@@ -266,57 +466,114 @@ def _registry(args):
     uri = default_tracking_uri(args.tracking_uri)
     if args.command == "log-pending":
         from forecast_nb.pipeline import pending_dir, upload_pending
+
         done = upload_pending(tracking_uri=args.tracking_uri)
-        for d in done: print(f"uploaded run {d.run_id}: {d.decision}")
-        print(f"{len(done)} pending run(s) uploaded from {pending_dir()}"); return
+        for d in done:
+            print(f"uploaded run {d.run_id}: {d.decision}")
+        print(f"{len(done)} pending run(s) uploaded from {pending_dir()}")
+        return
     from forecast_nb.registry import promote, rollback
     from forecast_nb.tracking import probe
+
     probe(uri)
     aliases = promote(args.name, args.version, uri) if args.command == "promote" else rollback(args.name, uri)
-    print(f"{args.name}: production -> v{aliases['production']}" + (f", previous -> v{aliases['previous']}" if aliases["previous"] else ""))
+    print(
+        f"{args.name}: production -> v{aliases['production']}"
+        + (f", previous -> v{aliases['previous']}" if aliases["previous"] else "")
+    )
+
 
 def _serve(args):
     "forecast-nb serve: the API on uvicorn until interrupted."
     from forecast_nb.serve import serve
-    if args.token: print("warning: --token shows in the process list (ps) to every user of this machine; "
-                         "export FORECAST_NB_TOKEN instead", file=sys.stderr, flush=True)
+
+    if args.token:
+        print(
+            "warning: --token shows in the process list (ps) to every user of this machine; "
+            "export FORECAST_NB_TOKEN instead",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"serving models:/{args.name}@{args.alias} on http://{args.host}:{args.port} (docs at /docs)", flush=True)
-    limits = {k: v for k, v in (("max_body_bytes", args.max_body_bytes), ("body_timeout", args.body_timeout)) if v is not None}   # else serve's defaults
-    serve(args.name, args.alias, args.host, args.port, args.token, args.insecure, args.tracking_uri,
-          None if args.log_url.lower() == "none" else args.log_url, args.max_horizon, args.poll_seconds, **limits)
+    limits = {
+        k: v for k, v in (("max_body_bytes", args.max_body_bytes), ("body_timeout", args.body_timeout)) if v is not None
+    }  # else serve's defaults
+    serve(
+        args.name,
+        args.alias,
+        args.host,
+        args.port,
+        args.token,
+        args.insecure,
+        args.tracking_uri,
+        None if args.log_url.lower() == "none" else args.log_url,
+        args.max_horizon,
+        args.poll_seconds,
+        **limits,
+    )
+
 
 def _monitor(args) -> int:
     "forecast-nb monitor: exit status 1 when the check flags degradation or drift (for cron and CI alerts)."
     from pathlib import Path
     from forecast_nb.monitor import check, check_notebook
-    kw = dict(name=args.name, data=args.data, alias=args.alias, tracking_uri=args.tracking_uri, log_url=args.log_url, window=args.window, tolerance=args.tolerance,
-              min_samples=args.min_samples, drift_window=args.drift_window, experiment=args.experiment, retrain=args.retrain)
-    if args.notebook: s = check_notebook(kw, progress=not args.json)
-    else: s = check(**kw).to_dict()
-    if args.json: print(json.dumps(s, default=str))
+
+    kw = dict(
+        name=args.name,
+        data=args.data,
+        alias=args.alias,
+        tracking_uri=args.tracking_uri,
+        log_url=args.log_url,
+        window=args.window,
+        tolerance=args.tolerance,
+        min_samples=args.min_samples,
+        drift_window=args.drift_window,
+        experiment=args.experiment,
+        retrain=args.retrain,
+    )
+    if args.notebook:
+        s = check_notebook(kw, progress=not args.json)
+    else:
+        s = check(**kw).to_dict()
+    if args.json:
+        print(json.dumps(s, default=str))
     else:
         print(Path(s["report"]).read_text())
-        print(f"MLflow run {s['run_id']} (experiment {args.experiment!r}); report {s['report']}" + (f"; notebook {s['notebook']}" if args.notebook else ""))
+        print(
+            f"MLflow run {s['run_id']} (experiment {args.experiment!r}); report {s['report']}"
+            + (f"; notebook {s['notebook']}" if args.notebook else "")
+        )
     return int(s["degraded"] or s["drifted"])
 
 # %% ../nbs/15_cli.ipynb #cb9aea6f
-def main(argv:list[str]|None=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     "Entry point of the `forecast-nb` command; returns the exit status (2 for a forecast-nb error)."
     args = build_parser().parse_args(argv)
     try:
         if args.command == "data" and args.data_command == "list":
             from forecast_nb.data import list_samples
+
             print(list_samples()[["target", "rows", "start", "end", "freq", "calendar", "columns"]].to_string())
-        elif args.command == "data": _show(args)
-        elif args.command == "tune": _tune(args)
-        elif args.command == "train": _train(args)
-        elif args.command == "batch": return _batch(args)
-        elif args.command == "schedule": return _schedule(args)
-        elif args.command in ("promote", "rollback", "log-pending"): _registry(args)
-        elif args.command == "serve": _serve(args)
-        elif args.command == "monitor": return _monitor(args)
-        elif args.command == "demo": _demo(args)
-        else: _run(args)
+        elif args.command == "data":
+            _show(args)
+        elif args.command == "tune":
+            _tune(args)
+        elif args.command == "train":
+            _train(args)
+        elif args.command == "batch":
+            return _batch(args)
+        elif args.command == "schedule":
+            return _schedule(args)
+        elif args.command in ("promote", "rollback", "log-pending"):
+            _registry(args)
+        elif args.command == "serve":
+            _serve(args)
+        elif args.command == "monitor":
+            return _monitor(args)
+        elif args.command == "demo":
+            _demo(args)
+        else:
+            _run(args)
     except ForecastNBError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

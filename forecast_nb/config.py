@@ -4,7 +4,10 @@
 
 # %% ../nbs/00_config.ipynb #c930aa43
 from __future__ import annotations
-import hashlib, json, os, warnings
+import hashlib
+import json
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
@@ -17,114 +20,190 @@ __all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'runs_di
 # %% ../nbs/00_config.ipynb #5bbd6d04
 def _fraction_or_count(name, v, allow_none=True):
     "Check a split size: a fraction in (0, 1), a positive row count, or a date string."
-    if v is None and allow_none: return
-    if isinstance(v, bool): raise ConfigError(f"{name}={v!r} is a bool", hint=f"give {name} as a fraction in (0, 1), a row count or a date", parameter=name)
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool):
+        raise ConfigError(
+            f"{name}={v!r} is a bool",
+            hint=f"give {name} as a fraction in (0, 1), a row count or a date",
+            parameter=name,
+        )
     if isinstance(v, float) and not 0 < v < 1:
-        raise ConfigError(f"{name}={v} is not a fraction in (0, 1)", hint=f"use e.g. {name}=0.15, or a whole row count like {name}=250", parameter=name)
+        raise ConfigError(
+            f"{name}={v} is not a fraction in (0, 1)",
+            hint=f"use e.g. {name}=0.15, or a whole row count like {name}=250",
+            parameter=name,
+        )
     if isinstance(v, int) and v < 1:
-        raise ConfigError(f"{name}={v} must be at least 1 row", hint=f"use a positive count, or {name}=None to leave the part out", parameter=name)
+        raise ConfigError(
+            f"{name}={v} must be at least 1 row",
+            hint=f"use a positive count, or {name}=None to leave the part out",
+            parameter=name,
+        )
     if not isinstance(v, (int, float, str)):
-        raise ConfigError(f"{name}={v!r} has type {type(v).__name__}", hint=f"give {name} as a fraction, a row count or a date string", parameter=name)
+        raise ConfigError(
+            f"{name}={v!r} has type {type(v).__name__}",
+            hint=f"give {name} as a fraction, a row count or a date string",
+            parameter=name,
+        )
 
 # %% ../nbs/00_config.ipynb #9689e3c6
 FILL_POLICIES = (None, "ffill", "interpolate")
-MODEL_NAMES = ("naive", "seasonal_naive", "drift", "arima", "prophet", "lstm")   # and "auto": the candidates below, the best on validation
+MODEL_NAMES = (
+    "naive",
+    "seasonal_naive",
+    "drift",
+    "arima",
+    "prophet",
+    "lstm",
+)  # and "auto": the candidates below, the best on validation
 AUTO_CANDIDATES = ("arima", "prophet", "lstm")
 TUNING = ("none", "grid", "random", "bayes", "all")
 
+
 def _whole(name, v, low):
     if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise ConfigError(f"{name}={v!r} must be a whole number >= {low}", hint=f"e.g. {name}={max(low, 5)}", parameter=name)
+        raise ConfigError(
+            f"{name}={v!r} must be a whole number >= {low}", hint=f"e.g. {name}={max(low, 5)}", parameter=name
+        )
 
-warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)   # ABCMeta.register, unused here
 
-def runs_dir(*parts:str) -> Path:
+warnings.filterwarnings(
+    "ignore", message='Field name "register"', category=UserWarning
+)  # ABCMeta.register, unused here
+
+
+def runs_dir(*parts: str) -> Path:
     "Where runs keep their files: `_runs/` under the working folder, or $FORECAST_NB_RUNS; then `parts`."
     return Path(os.environ.get("FORECAST_NB_RUNS", "_runs"), *parts)
+
 
 def make_dir(path) -> Path:
     "Folder `path`, created if missing and checked writable; otherwise a ConfigError that names it."
     import tempfile
+
     p = Path(path)
     try:
         p.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=p).close()
     except OSError as e:
-        raise ConfigError(f"cannot write to the folder {str(p)!r}: {e.strerror or e}",
-                          hint="point $FORECAST_NB_RUNS (or the output option) at a folder you can write to",
-                          parameter="FORECAST_NB_RUNS") from None
+        raise ConfigError(
+            f"cannot write to the folder {str(p)!r}: {e.strerror or e}",
+            hint="point $FORECAST_NB_RUNS (or the output option) at a folder you can write to",
+            parameter="FORECAST_NB_RUNS",
+        ) from None
     return p
 
-def default_tracking_uri(uri:str|None=None) -> str:
+
+def default_tracking_uri(uri: str | None = None) -> str:
     "The MLflow store: `uri`, else $MLFLOW_TRACKING_URI, else the embedded `sqlite:///mlflow.db`."
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
 
+
 class TrainConfig(BaseModel):
     "Everything a training run needs to know, validated on creation."
+
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True)
-    data:str="sample:AAPL" # where the series comes from: sample:NAME, a path, a SQLAlchemy URL, yfinance:TICKER
-    target:str|None=None # column to forecast (default `close`, else the single numeric column)
-    date_col:str|None=None # column holding the timestamps (default: found by name or content)
-    freq:str|None=None # pandas frequency; inferred when None
-    fill:str|None=None # gap policy: None (gaps are errors), 'ffill' or 'interpolate'
-    calendar:str|None="auto" # trading calendar for business-day data ('auto', 'NYSE', None)
-    table:str|None=None # table name for SQL sources
-    query:str|None=None # SQL query for SQL sources
-    val_size:Any=0.15 # validation part: fraction, row count or start date
-    test_size:Any=0.15 # test part: fraction, row count or start date
-    gap:Any=0 # rows left out between parts (embargo)
-    horizon:Any=5 # steps ahead to forecast
-    step:Any=None # rows between backtest origins (default: the horizon)
-    refit_every:Any=None # backtest refits every k origins, `update` in between (default: fit once per part)
-    features:dict|None=None # FeatureSpec fields (None: FeatureSpec.default for the data's columns)
-    model:str="arima" # naive, seasonal_naive, drift, arima, prophet, lstm, or auto (train the candidates, keep the best on validation)
-    model_params:dict=Field(default_factory=dict) # the model's parameters, e.g. {"order": [1, 1, 1]}; with auto, keyed by model name
-    gate:dict|str|None=Field(default_factory=lambda: {"mae_vs_naive": 1.0}) # "performance OK?" thresholds (see registry.Gate); 'none' turns it off
-    tuning:str="none" # when the gate fails: none, grid, random, bayes or all (compared), then back to model selection
-    n_trials:Any=20 # trials per tuning method and round
-    max_tuning_rounds:Any=1 # tuning rounds at most
-    tracking_uri:str=Field(default_factory=default_tracking_uri) # MLflow store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
-    experiment:str="forecast-nb" # MLflow experiment name
-    run_name:str|None=None # MLflow run name (default: derived from the data source)
-    model_name:str|None=None # registered model name (default: derived from the data source and target)
-    register:StrictBool=True # register a model that passes the gate
-    promote:StrictBool=True # make it `production` when it also beats the current champion
+    data: str = "sample:AAPL"  # where the series comes from: sample:NAME, a path, a SQLAlchemy URL, yfinance:TICKER
+    target: str | None = None  # column to forecast (default `close`, else the single numeric column)
+    date_col: str | None = None  # column holding the timestamps (default: found by name or content)
+    freq: str | None = None  # pandas frequency; inferred when None
+    fill: str | None = None  # gap policy: None (gaps are errors), 'ffill' or 'interpolate'
+    calendar: str | None = "auto"  # trading calendar for business-day data ('auto', 'NYSE', None)
+    table: str | None = None  # table name for SQL sources
+    query: str | None = None  # SQL query for SQL sources
+    val_size: Any = 0.15  # validation part: fraction, row count or start date
+    test_size: Any = 0.15  # test part: fraction, row count or start date
+    gap: Any = 0  # rows left out between parts (embargo)
+    horizon: Any = 5  # steps ahead to forecast
+    step: Any = None  # rows between backtest origins (default: the horizon)
+    refit_every: Any = None  # backtest refits every k origins, `update` in between (default: fit once per part)
+    features: dict | None = None  # FeatureSpec fields (None: FeatureSpec.default for the data's columns)
+    model: str = "arima"  # naive, seasonal_naive, drift, arima, prophet, lstm, or auto (train the candidates, keep the best on validation)
+    model_params: dict = Field(
+        default_factory=dict
+    )  # the model's parameters, e.g. {"order": [1, 1, 1]}; with auto, keyed by model name
+    gate: dict | str | None = Field(
+        default_factory=lambda: {"mae_vs_naive": 1.0}
+    )  # "performance OK?" thresholds (see registry.Gate); 'none' turns it off
+    tuning: str = (
+        "none"  # when the gate fails: none, grid, random, bayes or all (compared), then back to model selection
+    )
+    n_trials: Any = 20  # trials per tuning method and round
+    max_tuning_rounds: Any = 1  # tuning rounds at most
+    tracking_uri: str = Field(
+        default_factory=default_tracking_uri
+    )  # MLflow store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
+    experiment: str = "forecast-nb"  # MLflow experiment name
+    run_name: str | None = None  # MLflow run name (default: derived from the data source)
+    model_name: str | None = None  # registered model name (default: derived from the data source and target)
+    register: StrictBool = True  # register a model that passes the gate
+    promote: StrictBool = True  # make it `production` when it also beats the current champion
 
     def __init__(self, **values):
         unknown = sorted(set(values) - set(type(self).model_fields))
-        if unknown: raise ConfigError(f"unknown config key(s) {unknown}", hint=f"known keys: {sorted(type(self).model_fields)}", parameter=unknown[0])
-        try: super().__init__(**values)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key(s) {unknown}",
+                hint=f"known keys: {sorted(type(self).model_fields)}",
+                parameter=unknown[0],
+            )
+        try:
+            super().__init__(**values)
         except ValidationError as e:
             err = e.errors()[0]
             cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, ConfigError): raise cause from None
+            if isinstance(cause, ConfigError):
+                raise cause from None
             name = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"{name}={values.get(err['loc'][0])!r}: {err['msg']}", hint=f"see TrainConfig.{err['loc'][0]}", parameter=name) from None
+            raise ConfigError(
+                f"{name}={values.get(err['loc'][0])!r}: {err['msg']}",
+                hint=f"see TrainConfig.{err['loc'][0]}",
+                parameter=name,
+            ) from None
 
     @model_validator(mode="after")
     def _check(self):
-        if not self.data.strip(): raise ConfigError("data='' is empty", hint="give e.g. data='sample:AAPL' or a CSV path", parameter="data")
-        if self.fill not in FILL_POLICIES: raise ConfigError(f"fill={self.fill!r} is not a fill policy", hint=f"use one of {FILL_POLICIES}", parameter="fill")
+        if not self.data.strip():
+            raise ConfigError("data='' is empty", hint="give e.g. data='sample:AAPL' or a CSV path", parameter="data")
+        if self.fill not in FILL_POLICIES:
+            raise ConfigError(
+                f"fill={self.fill!r} is not a fill policy", hint=f"use one of {FILL_POLICIES}", parameter="fill"
+            )
         _fraction_or_count("val_size", self.val_size)
         _fraction_or_count("test_size", self.test_size)
-        _whole("gap", self.gap, 0); _whole("horizon", self.horizon, 1); _whole("n_trials", self.n_trials, 1); _whole("max_tuning_rounds", self.max_tuning_rounds, 0)
+        _whole("gap", self.gap, 0)
+        _whole("horizon", self.horizon, 1)
+        _whole("n_trials", self.n_trials, 1)
+        _whole("max_tuning_rounds", self.max_tuning_rounds, 0)
         for name in ("step", "refit_every"):
-            if getattr(self, name) is not None: _whole(name, getattr(self, name), 1)
+            if getattr(self, name) is not None:
+                _whole(name, getattr(self, name), 1)
         if self.model not in MODEL_NAMES + ("auto",):
-            raise ConfigError(f"model={self.model!r} is not a model", hint=f"use one of {MODEL_NAMES + ('auto',)}", parameter="model")
-        if self.tuning not in TUNING: raise ConfigError(f"tuning={self.tuning!r} is not a tuning method", hint=f"use one of {TUNING}", parameter="tuning")
+            raise ConfigError(
+                f"model={self.model!r} is not a model", hint=f"use one of {MODEL_NAMES + ('auto',)}", parameter="model"
+            )
+        if self.tuning not in TUNING:
+            raise ConfigError(
+                f"tuning={self.tuning!r} is not a tuning method", hint=f"use one of {TUNING}", parameter="tuning"
+            )
         if not (self.gate is None or isinstance(self.gate, dict) or self.gate.lower() == "none"):
-            raise ConfigError(f"gate={self.gate!r} must be a mapping of thresholds or 'none'", hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}", parameter="gate")
-        if self.table and self.query: raise ConfigError("both table and query are set", hint="give one of them", parameter="table")
+            raise ConfigError(
+                f"gate={self.gate!r} must be a mapping of thresholds or 'none'",
+                hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}",
+                parameter="gate",
+            )
+        if self.table and self.query:
+            raise ConfigError("both table and query are set", hint="give one of them", parameter="table")
         return self
 
-    def params_for(self, model:str) -> dict:
+    def params_for(self, model: str) -> dict:
         "The parameters of `model` (with model='auto', `model_params` may hold one mapping per candidate)."
         p = self.model_params
         return dict(p.get(model, {})) if self.model == "auto" else dict(p)
 
     @classmethod
-    def from_dict(cls, d:dict) -> TrainConfig:
+    def from_dict(cls, d: dict) -> TrainConfig:
         "Make a config from a mapping; unknown keys are errors that list the known ones."
         return cls(**d)
 
@@ -132,28 +211,43 @@ class TrainConfig(BaseModel):
     def from_yaml(cls, path) -> TrainConfig:
         "Read a config from a YAML file (a mapping of the fields above)."
         import yaml
+
         p = Path(path)
-        if not p.exists(): raise ConfigError(f"config file {str(p)!r} does not exist", hint="check the path", parameter="config")
+        if not p.exists():
+            raise ConfigError(f"config file {str(p)!r} does not exist", hint="check the path", parameter="config")
         d = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(d, dict): raise ConfigError(f"config file {str(p)!r} is not a mapping of keys to values", hint="write one `key: value` per line", parameter="config")
+        if not isinstance(d, dict):
+            raise ConfigError(
+                f"config file {str(p)!r} is not a mapping of keys to values",
+                hint="write one `key: value` per line",
+                parameter="config",
+            )
         return cls.from_dict(d)
 
-    def to_dict(self) -> dict: return self.model_dump(mode="json")
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
     def public_dict(self) -> dict:
         "`to_dict` with the passwords in URLs masked: what runs, artifacts and models record."
         return redact(self.to_dict())
+
     def secrets(self) -> dict:
         "The fields whose values hold a password, unmasked (what a papermill kernel gets through $FORECAST_NB_SECRETS)."
         return {k: v for k, v in self.to_dict().items() if isinstance(v, str) and redact(v) != v}
+
     @staticmethod
-    def unmask(values:dict) -> dict:
+    def unmask(values: dict) -> dict:
         "`values` with each masked field put back from $FORECAST_NB_SECRETS (only where it masks to the same text)."
         known = json.loads(os.environ.get("FORECAST_NB_SECRETS") or "{}")
         return {k: known[k] if k in known and redact(known[k]) == v else v for k, v in values.items()}
+
     def loader_options(self) -> dict:
         "The keyword arguments of `data.load` this config sets (everything about reading the source but the source)."
         return {k: getattr(self, k) for k in ("target", "date_col", "freq", "fill", "calendar", "table", "query")}
-    def replace(self, **changes) -> TrainConfig: return type(self)(**(self.model_dump() | changes))
+
+    def replace(self, **changes) -> TrainConfig:
+        return type(self)(**(self.model_dump() | changes))
+
     def digest(self) -> str:
         "A hash of the config's content: equal configs, equal digests (batch runs skip what they have done)."
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]

@@ -4,14 +4,30 @@
 
 # %% ../nbs/01_data.ipynb #9eb34b8f
 from __future__ import annotations
-import logging, re, warnings
+import logging
+import re
+import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import forecast_nb
-from .errors import (ConfigError, DataSourceError, SourceNotFoundError, SourceUnavailableError,
-    DateColumnError, TargetColumnError, NonNumericTargetError, MissingValueError, DuplicateTimestampError,
-    FrequencyError, GapError, NonPositiveValueError, ConstantSeriesError, SeriesTooShortError, redact)
+from forecast_nb.errors import (
+    ConfigError,
+    DataSourceError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+    DateColumnError,
+    TargetColumnError,
+    NonNumericTargetError,
+    MissingValueError,
+    DuplicateTimestampError,
+    FrequencyError,
+    GapError,
+    NonPositiveValueError,
+    ConstantSeriesError,
+    SeriesTooShortError,
+    redact,
+)
 
 # %% auto #0
 __all__ = ['log', 'SAMPLES_DIR', 'SQL_SCHEMES', 'DATE_NAMES', 'PRICE_COLUMNS', 'sample_names', 'db_url', 'read_source',
@@ -30,85 +46,151 @@ def sample_names() -> list[str]:
 # %% ../nbs/01_data.ipynb #fbf818a6
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "duckdb")
 
-def db_url(url:str) -> str:
+
+def db_url(url: str) -> str:
     "A SQLAlchemy URL with the PostgreSQL driver this package installs: `postgresql://` becomes `postgresql+psycopg://` (psycopg 3)."
     for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain): return "postgresql+psycopg://" + url.removeprefix(plain)
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
     return url
+
 
 def _read_sample(name):
     path = SAMPLES_DIR / f"{name.upper()}.csv.gz"
     if not path.exists():
-        raise SourceNotFoundError(f"no bundled sample named {name!r}", hint=f"use one of {sample_names()} (see `forecast-nb data list`)", source=f"sample:{name}")
+        raise SourceNotFoundError(
+            f"no bundled sample named {name!r}",
+            hint=f"use one of {sample_names()} (see `forecast-nb data list`)",
+            source=f"sample:{name}",
+        )
     return pd.read_csv(path)
 
-def _read_file(path:Path, **options):
+
+def _read_file(path: Path, **options):
     if not path.exists():
-        raise SourceNotFoundError(f"file {str(path)!r} does not exist", hint="check the path, or use a bundled sample such as 'sample:AAPL'", source=str(path))
+        raise SourceNotFoundError(
+            f"file {str(path)!r} does not exist",
+            hint="check the path, or use a bundled sample such as 'sample:AAPL'",
+            source=str(path),
+        )
     suffixes = "".join(path.suffixes).lower()
     try:
-        if ".parquet" in suffixes or suffixes.endswith(".pq"): return pd.read_parquet(path, **options)
-        if ".csv" in suffixes or ".txt" in suffixes: return pd.read_csv(path, **options)
+        if ".parquet" in suffixes or suffixes.endswith(".pq"):
+            return pd.read_parquet(path, **options)
+        if ".csv" in suffixes or ".txt" in suffixes:
+            return pd.read_csv(path, **options)
     except (ValueError, OSError, pd.errors.ParserError) as e:
-        raise DataSourceError(f"could not read {str(path)!r}: {e}", hint="check that the file is a valid CSV or Parquet file", source=str(path)) from e
-    raise DataSourceError(f"don't know how to read {str(path)!r} (suffix {suffixes or 'none'})", hint="use a .csv, .csv.gz or .parquet file", source=str(path))
+        raise DataSourceError(
+            f"could not read {str(path)!r}: {e}",
+            hint="check that the file is a valid CSV or Parquet file",
+            source=str(path),
+        ) from e
+    raise DataSourceError(
+        f"don't know how to read {str(path)!r} (suffix {suffixes or 'none'})",
+        hint="use a .csv, .csv.gz or .parquet file",
+        source=str(path),
+    )
 
 # %% ../nbs/01_data.ipynb #481553f1
-def _check_db_file(url:str):
+def _check_db_file(url: str):
     "A SQLite or DuckDB URL must name an existing file: connecting would create an empty one."
     import sqlalchemy as sa
-    try: u = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as e:
-        raise ConfigError(f"{url!r} is not a database URL: {e}", hint="e.g. 'sqlite:///prices.db'",
-                          parameter="source") from e
-    db = u.database
-    if u.get_backend_name() not in ("sqlite", "duckdb") or not db or db == ":memory:" or db.startswith("file:"): return
-    if not Path(db).expanduser().exists():
-        raise SourceNotFoundError(f"database file {db!r} does not exist (from {url!r})", source=url,
-                                  hint="check the path: sqlite:///relative/to/cwd.db or sqlite:////absolute/path.db")
 
-def _read_sql(url:str, table=None, query=None):
+    try:
+        u = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise ConfigError(
+            f"{url!r} is not a database URL: {e}", hint="e.g. 'sqlite:///prices.db'", parameter="source"
+        ) from e
+    db = u.database
+    if u.get_backend_name() not in ("sqlite", "duckdb") or not db or db == ":memory:" or db.startswith("file:"):
+        return
+    if not Path(db).expanduser().exists():
+        raise SourceNotFoundError(
+            f"database file {db!r} does not exist (from {url!r})",
+            source=url,
+            hint="check the path: sqlite:///relative/to/cwd.db or sqlite:////absolute/path.db",
+        )
+
+
+def _read_sql(url: str, table=None, query=None):
     import sqlalchemy as sa
+
     if not (table or query):
-        raise ConfigError(f"SQL source {url!r} needs a table or a query", hint="pass table='prices' or query='select ...'", parameter="table")
+        raise ConfigError(
+            f"SQL source {url!r} needs a table or a query",
+            hint="pass table='prices' or query='select ...'",
+            parameter="table",
+        )
     if table and query:
-        raise ConfigError(f"both table={table!r} and a query are given for {url!r}", hint="give one of them",
-                          parameter="query")
+        raise ConfigError(
+            f"both table={table!r} and a query are given for {url!r}", hint="give one of them", parameter="query"
+        )
     _check_db_file(url)
     engine = sa.create_engine(db_url(url))
     where = engine.url.render_as_string(hide_password=True)
     try:
-        try: con = engine.connect()
+        try:
+            con = engine.connect()
         except sa.exc.DBAPIError as e:
-            raise SourceUnavailableError(f"cannot connect to {where}: {e.orig}", hint="check the URL and that the server is running", source=url) from e
+            raise SourceUnavailableError(
+                f"cannot connect to {where}: {e.orig}", hint="check the URL and that the server is running", source=url
+            ) from e
         with con:
             if table:
                 tables = sa.inspect(con).get_table_names()
                 if table not in tables:
-                    raise SourceNotFoundError(f"table {table!r} not found in {where}", hint=f"tables there: {tables}", source=url)
+                    raise SourceNotFoundError(
+                        f"table {table!r} not found in {where}", hint=f"tables there: {tables}", source=url
+                    )
                 return pd.read_sql_table(table, con)
-            try: return pd.read_sql_query(sa.text(query), con)
+            try:
+                return pd.read_sql_query(sa.text(query), con)
             except (sa.exc.DBAPIError, pd.errors.DatabaseError) as e:
-                raise DataSourceError(f"query failed on {where}: {getattr(e, 'orig', None) or str(e).splitlines()[0]}",
-                                      hint="check the SQL and the table and column names", source=url) from e
-    finally: engine.dispose()
+                raise DataSourceError(
+                    f"query failed on {where}: {getattr(e, 'orig', None) or str(e).splitlines()[0]}",
+                    hint="check the SQL and the table and column names",
+                    source=url,
+                ) from e
+    finally:
+        engine.dispose()
 
 # %% ../nbs/01_data.ipynb #f3495f0a
-def _read_yfinance(ticker:str, start=None, end=None, interval="1d", timeout=10):
-    try: import yfinance as yf
-    except ImportError as e:
-        raise SourceUnavailableError("yfinance is not installed", hint="pip install 'forecast-nb[online]'", source=f"yfinance:{ticker}") from e
+def _read_yfinance(ticker: str, start=None, end=None, interval="1d", timeout=10):
     try:
-        with warnings.catch_warnings():   # yfinance's own pandas deprecations are not the user's business
+        import yfinance as yf
+    except ImportError as e:
+        raise SourceUnavailableError(
+            "yfinance is not installed", hint="pip install 'forecast-nb[online]'", source=f"yfinance:{ticker}"
+        ) from e
+    try:
+        with warnings.catch_warnings():  # yfinance's own pandas deprecations are not the user's business
             warnings.simplefilter("ignore", DeprecationWarning)
-            raw = yf.download(ticker, start=start, end=end, interval=interval, auto_adjust=True, progress=False,
-                              timeout=timeout, multi_level_index=False, threads=False)
+            raw = yf.download(
+                ticker,
+                start=start,
+                end=end,
+                interval=interval,
+                auto_adjust=True,
+                progress=False,
+                timeout=timeout,
+                multi_level_index=False,
+                threads=False,
+            )
     except Exception as e:
-        raise SourceUnavailableError(f"could not download {ticker!r} from Yahoo Finance: {e}", hint="check the network and the ticker, or use a CSV or a bundled sample", source=f"yfinance:{ticker}") from e
+        raise SourceUnavailableError(
+            f"could not download {ticker!r} from Yahoo Finance: {e}",
+            hint="check the network and the ticker, or use a CSV or a bundled sample",
+            source=f"yfinance:{ticker}",
+        ) from e
     if raw is None or raw.empty:
-        raise SourceUnavailableError(f"Yahoo Finance returned no rows for {ticker!r} (offline, unknown ticker or empty date range)",
-                                     hint="check the network and the ticker, or use a CSV or a bundled sample", source=f"yfinance:{ticker}")
-    if isinstance(raw.columns, pd.MultiIndex): raw.columns = raw.columns.get_level_values(0)
+        raise SourceUnavailableError(
+            f"Yahoo Finance returned no rows for {ticker!r} (offline, unknown ticker or empty date range)",
+            hint="check the network and the ticker, or use a CSV or a bundled sample",
+            source=f"yfinance:{ticker}",
+        )
+    if isinstance(raw.columns, pd.MultiIndex):
+        raw.columns = raw.columns.get_level_values(0)
     return raw.rename_axis("date").reset_index()
 
 # %% ../nbs/01_data.ipynb #e28ebc6e
@@ -116,65 +198,96 @@ def _is_sql(source) -> bool:
     "Whether `source` is a SQLAlchemy URL of a database."
     return isinstance(source, str) and "://" in source and source.split("://")[0].split("+")[0].lower() in SQL_SCHEMES
 
+
 def _no_sql_options(source, table, query):
     "Refuse `table=` or `query=` for a source that is not a SQL database (they would be ignored)."
     for name, value in (("table", table), ("query", query)):
         if value is not None:
             what = repr(str(source)) if isinstance(source, (str, Path)) else f"a {type(source).__name__}"
-            raise ConfigError(f"{name}={value!r} is given, but the source {what} is not a SQL database",
-                              hint=f"{name}= works with a database URL only (e.g. 'sqlite:///prices.db'): drop it,"
-                                   " or load the database that holds the data", parameter=name)
+            raise ConfigError(
+                f"{name}={value!r} is given, but the source {what} is not a SQL database",
+                hint=f"{name}= works with a database URL only (e.g. 'sqlite:///prices.db'): drop it,"
+                " or load the database that holds the data",
+                parameter=name,
+            )
 
 # %% ../nbs/01_data.ipynb #09a05a8a
-def read_source(source, # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlchemy URL
-                table:str|None=None, # SQL table
-                query:str|None=None, # SQL query (instead of a table)
-                **options) -> pd.DataFrame: # passed to the reader (read_csv, read_parquet, yfinance.download)
+def read_source(
+    source,  # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlchemy URL
+    table: str | None = None,  # SQL table
+    query: str | None = None,  # SQL query (instead of a table)
+    **options,
+) -> pd.DataFrame:  # passed to the reader (read_csv, read_parquet, yfinance.download)
     "Read `source` into a raw DataFrame, before any validation."
-    if not isinstance(source, str): _no_sql_options(source, table, query)
-    if isinstance(source, pd.DataFrame): return source.copy()
-    if isinstance(source, pd.Series): return source.to_frame().copy()
-    if isinstance(source, Path): return _read_file(source, **options)
     if not isinstance(source, str):
-        raise ConfigError(f"source of type {type(source).__name__} is not supported", hint="give a DataFrame, a path or a source string like 'sample:AAPL'", parameter="source")
-    if _is_sql(source): return _read_sql(source, table, query)
+        _no_sql_options(source, table, query)
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    if isinstance(source, pd.Series):
+        return source.to_frame().copy()
+    if isinstance(source, Path):
+        return _read_file(source, **options)
+    if not isinstance(source, str):
+        raise ConfigError(
+            f"source of type {type(source).__name__} is not supported",
+            hint="give a DataFrame, a path or a source string like 'sample:AAPL'",
+            parameter="source",
+        )
+    if _is_sql(source):
+        return _read_sql(source, table, query)
     _no_sql_options(source, table, query)
     kind, _, rest = source.partition(":")
-    if kind == "sample": return _read_sample(rest)
-    if kind == "yfinance": return _read_yfinance(rest, **options)
+    if kind == "sample":
+        return _read_sample(rest)
+    if kind == "yfinance":
+        return _read_yfinance(rest, **options)
     return _read_file(Path(source).expanduser(), **options)
 
 # %% ../nbs/01_data.ipynb #73410225
 DATE_NAMES = ("date", "datetime", "timestamp", "time", "ds", "period")
 
-def _normalise_name(c) -> str: return re.sub(r"\W+", "_", str(c).strip().lower()).strip("_")
 
-def _find_date_column(df:pd.DataFrame, date_col:str|None) -> str|None:
+def _normalise_name(c) -> str:
+    return re.sub(r"\W+", "_", str(c).strip().lower()).strip("_")
+
+
+def _find_date_column(df: pd.DataFrame, date_col: str | None) -> str | None:
     if date_col is not None:
         name = _normalise_name(date_col)
         if name not in df.columns:
-            raise DateColumnError(f"date column {date_col!r} not found", hint=f"columns are {list(df.columns)}; pass date_col= one of them", column=date_col)
+            raise DateColumnError(
+                f"date column {date_col!r} not found",
+                hint=f"columns are {list(df.columns)}; pass date_col= one of them",
+                column=date_col,
+            )
         return name
     for name in DATE_NAMES:
-        if name in df.columns: return name
-    if isinstance(df.index, pd.DatetimeIndex): return None
-    raise DateColumnError(f"no date column found among {list(df.columns)}",
-                          hint=f"name it one of {DATE_NAMES} or pass date_col=", column=None)
-
+        if name in df.columns:
+            return name
+    if isinstance(df.index, pd.DatetimeIndex):
+        return None
+    raise DateColumnError(
+        f"no date column found among {list(df.columns)}",
+        hint=f"name it one of {DATE_NAMES} or pass date_col=",
+        column=None,
+    )
 
 # %% ../nbs/01_data.ipynb #e8d058d7
 _OFFSET = r"(?P<off>[+-]\d\d:?\d\d|Z|\s?UTC|\s?GMT)$"
 
-def _utc_offsets(values:pd.Series) -> pd.Series:
+
+def _utc_offsets(values: pd.Series) -> pd.Series:
     "The UTC offset written at the end of each date ('+01:00'; 'Z' and 'UTC' as '+00:00'), NaN where none is."
     off = values.astype(str).str.strip().where(values.notna()).str.extract(_OFFSET)["off"].str.strip()
     off = off.replace({"Z": "+00:00", "UTC": "+00:00", "GMT": "+00:00"})
     return off.str.replace(r"^([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
 
-def _examples(values:pd.Series, mask) -> str:
+
+def _examples(values: pd.Series, mask) -> str:
     return ", ".join(f"row {i}: {str(values.iloc[i])!r}" for i in np.flatnonzero(mask)[:2])
 
-def _check_one_clock(values:pd.Series, off:pd.Series, name:str):
+
+def _check_one_clock(values: pd.Series, off: pd.Series, name: str):
     "Refuse a date column that mixes dates with a UTC offset and dates without one."
     aware, naive = off.notna().to_numpy(), (off.isna() & values.notna()).to_numpy()
     if aware.any() and naive.any():
@@ -182,171 +295,262 @@ def _check_one_clock(values:pd.Series, off:pd.Series, name:str):
             f"date column {name!r} mixes {int(naive.sum())} date(s) without a time zone ({_examples(values, naive)})"
             f" and {int(aware.sum())} with a UTC offset ({_examples(values, aware)})",
             hint="write every date with its offset or none (pd.to_datetime(column, utc=True) if naive means UTC)",
-            column=name, rows=[int(i) for i in np.flatnonzero(naive)[:10]])
+            column=name,
+            rows=[int(i) for i in np.flatnonzero(naive)[:10]],
+        )
 
 # %% ../nbs/01_data.ipynb #c0fb4169
-def _offset_change(values:pd.Series, off:pd.Series) -> str|None:
+def _offset_change(values: pd.Series, off: pd.Series) -> str | None:
     "Where the written UTC offset first changes ('from +01:00 to +02:00 at row 11 (...)'); None if it never does."
     o, pos = off.to_numpy(dtype=object), np.flatnonzero(off.notna().to_numpy())
     changes = np.flatnonzero(o[pos][1:] != o[pos][:-1])
-    if not len(changes): return None
+    if not len(changes):
+        return None
     a, b = pos[changes[0]], pos[changes[0] + 1]
     return f"from {o[a]} to {o[b]} at row {b} ({str(values.iloc[a])!r}, then {str(values.iloc[b])!r})"
 
-def _parse_dates(values:pd.Series, name:str) -> tuple[pd.DatetimeIndex, str|None]:
+
+def _parse_dates(values: pd.Series, name: str) -> tuple[pd.DatetimeIndex, str | None]:
     "The dates as a DatetimeIndex (in UTC if they carry offsets), and where their UTC offset changes, if it does."
-    if pd.api.types.is_datetime64_any_dtype(values): return pd.DatetimeIndex(values), None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.DatetimeIndex(values), None
     off = _utc_offsets(values)
     _check_one_clock(values, off, name)
     parsed = pd.to_datetime(values, errors="coerce", utc=bool(off.notna().any()), format="mixed")
     bad = parsed.isna() & values.notna() | values.isna()
     if bad.any():
         rows = [int(i) for i in np.flatnonzero(bad.to_numpy())[:5]]
-        raise DateColumnError(f"{int(bad.sum())} value(s) in date column {name!r} do not parse as dates, first at row(s) {rows}: {list(values.iloc[rows])}",
-                              hint="fix or drop those rows, or pass date_col= the right column", column=name, rows=rows)
+        raise DateColumnError(
+            f"{int(bad.sum())} value(s) in date column {name!r} do not parse as dates, first at row(s) {rows}: {list(values.iloc[rows])}",
+            hint="fix or drop those rows, or pass date_col= the right column",
+            column=name,
+            rows=rows,
+        )
     return pd.DatetimeIndex(parsed), _offset_change(values, off)
 
 # %% ../nbs/01_data.ipynb #6354087f
-def to_time_index(raw:pd.DataFrame, date_col:str|None=None, tz:str|None=None) -> pd.DataFrame:
+def to_time_index(raw: pd.DataFrame, date_col: str | None = None, tz: str | None = None) -> pd.DataFrame:
     "Normalise column names and move the date column to a `DatetimeIndex` named `date` (not yet sorted)."
     df = raw.copy()
     df.columns = [_normalise_name(c) for c in df.columns]
     dup = df.columns[df.columns.duplicated()].tolist()
-    if dup: raise TargetColumnError(f"column name(s) {dup} appear twice after normalising names", hint="rename the columns so that each is unique", column=dup[0])
+    if dup:
+        raise TargetColumnError(
+            f"column name(s) {dup} appear twice after normalising names",
+            hint="rename the columns so that each is unique",
+            column=dup[0],
+        )
     name = _find_date_column(df, date_col)
-    if name is None: idx = pd.DatetimeIndex(df.index)
+    if name is None:
+        idx = pd.DatetimeIndex(df.index)
     else:
         idx, change = _parse_dates(df[name], name)
         df = df.drop(columns=name)
-        if change: df.attrs["offset_change"] = (name, change)   # for `load`: explains an uneven grid
-    if tz is not None: idx = idx.tz_convert(tz) if idx.tz is not None else idx.tz_localize(tz)
+        if change:
+            df.attrs["offset_change"] = (name, change)  # for `load`: explains an uneven grid
+    if tz is not None:
+        idx = idx.tz_convert(tz) if idx.tz is not None else idx.tz_localize(tz)
     df.index = idx.rename("date")
     return df
 
 # %% ../nbs/01_data.ipynb #b13748c5
-def _step_offset(idx:pd.DatetimeIndex) -> str:
+def _step_offset(idx: pd.DatetimeIndex) -> str:
     "A frequency alias from the most common step between timestamps."
     steps = pd.Series(idx[1:] - idx[:-1])
     step = steps.mode().iloc[0]
     days = step / pd.Timedelta(days=1)
     midnight = (idx == idx.normalize()).all()
-    if days == 1 and midnight: return "B" if (idx.day_of_week < 5).all() else "D"
-    if days == 7 and midnight: return f"W-{idx[0].day_name()[:3].upper()}"
+    if days == 1 and midnight:
+        return "B" if (idx.day_of_week < 5).all() else "D"
+    if days == 7 and midnight:
+        return f"W-{idx[0].day_name()[:3].upper()}"
     for lo, hi, start, end, ok_start, ok_end in [
-            (28, 31, "MS", "ME", idx.is_month_start, idx.is_month_end),
-            (89, 92, "QS", "QE", idx.is_quarter_start, idx.is_quarter_end),
-            (365, 366, "YS", "YE", idx.is_year_start, idx.is_year_end)]:
+        (28, 31, "MS", "ME", idx.is_month_start, idx.is_month_end),
+        (89, 92, "QS", "QE", idx.is_quarter_start, idx.is_quarter_end),
+        (365, 366, "YS", "YE", idx.is_year_start, idx.is_year_end),
+    ]:
         if lo <= days <= hi and midnight:
-            if ok_start.all(): return start
-            if ok_end.all(): return end
-            raise FrequencyError(f"steps of about {int(days)} days, but the dates are neither all period starts nor all period ends (e.g. {idx[~ok_start][0].date()})",
-                                 hint=f"pass freq= explicitly (e.g. '{start}') after aligning the dates")
-    if step <= pd.Timedelta(0): raise FrequencyError("timestamps do not increase", hint="sort and de-duplicate the data")
+            if ok_start.all():
+                return start
+            if ok_end.all():
+                return end
+            raise FrequencyError(
+                f"steps of about {int(days)} days, but the dates are neither all period starts nor all period ends (e.g. {idx[~ok_start][0].date()})",
+                hint=f"pass freq= explicitly (e.g. '{start}') after aligning the dates",
+            )
+    if step <= pd.Timedelta(0):
+        raise FrequencyError("timestamps do not increase", hint="sort and de-duplicate the data")
     return pd.tseries.frequencies.to_offset(step).freqstr
 
-def infer_freq(idx:pd.DatetimeIndex) -> str:
+
+def infer_freq(idx: pd.DatetimeIndex) -> str:
     "Infer a pandas frequency alias for a sorted, de-duplicated index (tolerates gaps)."
     if len(idx) < 3:
-        raise SeriesTooShortError(f"{len(idx)} rows are too few to infer a frequency (need at least 3)", hint="pass freq= explicitly or load more data")
-    with pd.option_context("future.infer_freq_returns_offset", True): exact = pd.infer_freq(idx)
+        raise SeriesTooShortError(
+            f"{len(idx)} rows are too few to infer a frequency (need at least 3)",
+            hint="pass freq= explicitly or load more data",
+        )
+    with pd.option_context("future.infer_freq_returns_offset", True):
+        exact = pd.infer_freq(idx)
     return exact.freqstr if exact is not None else _step_offset(idx)
 
 # %% ../nbs/01_data.ipynb #1756fea1
-def trading_calendar(name:str, start:pd.Timestamp, end:pd.Timestamp, years_ahead:int=5) -> pd.offsets.CustomBusinessDay:
+def trading_calendar(
+    name: str, start: pd.Timestamp, end: pd.Timestamp, years_ahead: int = 5
+) -> pd.offsets.CustomBusinessDay:
     "Trading days of exchange `name` (a `holidays` financial market code) from `start` to `years_ahead` after `end`."
     import holidays
-    try: closed = holidays.financial_holidays(name, years=range(start.year, end.year + years_ahead + 1))
+
+    try:
+        closed = holidays.financial_holidays(name, years=range(start.year, end.year + years_ahead + 1))
     except (NotImplementedError, KeyError, AttributeError) as e:
-        raise ConfigError(f"calendar={name!r} is not a known market calendar", hint="use 'NYSE' or another `holidays.list_supported_financial()` code, or calendar=None", parameter="calendar") from e
+        raise ConfigError(
+            f"calendar={name!r} is not a known market calendar",
+            hint="use 'NYSE' or another `holidays.list_supported_financial()` code, or calendar=None",
+            parameter="calendar",
+        ) from e
     return pd.offsets.CustomBusinessDay(holidays=sorted(closed))
 
 # %% ../nbs/01_data.ipynb #a8669550
-def _grid(idx:pd.DatetimeIndex, freq) -> pd.DatetimeIndex:
+def _grid(idx: pd.DatetimeIndex, freq) -> pd.DatetimeIndex:
     return pd.date_range(idx[0], idx[-1], freq=freq, tz=idx.tz)
 
-def resolve_freq(idx:pd.DatetimeIndex, freq=None, calendar:str|None="auto"):
+
+def resolve_freq(idx: pd.DatetimeIndex, freq=None, calendar: str | None = "auto"):
     "The frequency offset for `idx` and the calendar used, if any: `(offset, calendar_name)`."
-    if freq is None: freq = infer_freq(idx)
-    try: offset = pd.tseries.frequencies.to_offset(freq)
-    except ValueError as e: raise ConfigError(f"freq={freq!r} is not a pandas frequency", hint="use e.g. 'B', 'D', 'W-SUN', 'MS', 'h'", parameter="freq") from e
-    if calendar is None or offset.freqstr not in ("B", "C"): return offset, None
+    if freq is None:
+        freq = infer_freq(idx)
+    try:
+        offset = pd.tseries.frequencies.to_offset(freq)
+    except ValueError as e:
+        raise ConfigError(
+            f"freq={freq!r} is not a pandas frequency", hint="use e.g. 'B', 'D', 'W-SUN', 'MS', 'h'", parameter="freq"
+        ) from e
+    if calendar is None or offset.freqstr not in ("B", "C"):
+        return offset, None
     name = "NYSE" if calendar == "auto" else calendar
     cal = trading_calendar(name, idx[0], idx[-1])
     closed = pd.DatetimeIndex(cal.holidays).tz_localize(idx.tz) if idx.tz else pd.DatetimeIndex(cal.holidays)
     trades_on_holiday = idx.isin(closed).any()
     closed_in_span = closed[(closed >= idx[0]) & (closed <= idx[-1]) & (closed.day_of_week < 5)]
-    if calendar == "auto" and (trades_on_holiday or closed_in_span.empty or not closed_in_span.isin(_grid(idx, "B").difference(idx)).any()):
+    if calendar == "auto" and (
+        trades_on_holiday or closed_in_span.empty or not closed_in_span.isin(_grid(idx, "B").difference(idx)).any()
+    ):
         return offset, None
     return cal, name
 
 # %% ../nbs/01_data.ipynb #b51d48b9
 def format_dates(idx, n=3) -> str:
     "The first `n` timestamps as text (dates without a midnight time), for messages."
-    return ", ".join(str(t.date()) if t == t.normalize() else str(t) for t in idx[:n]) + (" ..." if len(idx) > n else "")
+    return ", ".join(str(t.date()) if t == t.normalize() else str(t) for t in idx[:n]) + (
+        " ..." if len(idx) > n else ""
+    )
 
-def _sort_and_check_duplicates(df:pd.DataFrame) -> pd.DataFrame:
+
+def _sort_and_check_duplicates(df: pd.DataFrame) -> pd.DataFrame:
     if not df.index.is_monotonic_increasing:
         log.warning("input was not in time order: sorted %d rows by date", len(df))
         df = df.sort_index(kind="stable")
     dups = df.index[df.index.duplicated(keep=False)].unique()
     if len(dups):
-        raise DuplicateTimestampError(f"{len(dups)} timestamp(s) appear more than once, e.g. {format_dates(dups)}",
-                                      hint="drop or aggregate the duplicates, e.g. df.groupby(level=0).last()", rows=list(dups[:10]))
+        raise DuplicateTimestampError(
+            f"{len(dups)} timestamp(s) appear more than once, e.g. {format_dates(dups)}",
+            hint="drop or aggregate the duplicates, e.g. df.groupby(level=0).last()",
+            rows=list(dups[:10]),
+        )
     return df
 
 # %% ../nbs/01_data.ipynb #b37a01a9
-def _choose_target(df:pd.DataFrame, target:str|None) -> str:
+def _choose_target(df: pd.DataFrame, target: str | None) -> str:
     if target is not None:
         name = _normalise_name(target)
         if name not in df.columns:
-            raise TargetColumnError(f"target column {target!r} not found", hint=f"columns are {list(df.columns)}; pass target= one of them", column=target)
+            raise TargetColumnError(
+                f"target column {target!r} not found",
+                hint=f"columns are {list(df.columns)}; pass target= one of them",
+                column=target,
+            )
         return name
-    if "close" in df.columns: return "close"
+    if "close" in df.columns:
+        return "close"
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    if len(numeric) == 1: return numeric[0]
+    if len(numeric) == 1:
+        return numeric[0]
     if not numeric:
-        raise TargetColumnError(f"no numeric column to forecast among {list(df.columns)}", hint="pass target= the column to forecast", column=None)
-    raise TargetColumnError(f"{len(numeric)} numeric columns and none is named 'close': {numeric}", hint="pass target= the column to forecast", column=None)
+        raise TargetColumnError(
+            f"no numeric column to forecast among {list(df.columns)}",
+            hint="pass target= the column to forecast",
+            column=None,
+        )
+    raise TargetColumnError(
+        f"{len(numeric)} numeric columns and none is named 'close': {numeric}",
+        hint="pass target= the column to forecast",
+        column=None,
+    )
 
-def _check_numeric(df:pd.DataFrame, target:str) -> pd.DataFrame:
+
+def _check_numeric(df: pd.DataFrame, target: str) -> pd.DataFrame:
     col = df[target]
     if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
         num = pd.to_numeric(col, errors="coerce")
         bad = num.isna() & col.notna()
         if bad.any() or pd.api.types.is_bool_dtype(col):
             where = df.index[bad.to_numpy()] if bad.any() else df.index
-            raise NonNumericTargetError(f"target {target!r} holds {int(bad.sum()) or len(col)} non-numeric value(s), first at {format_dates(where)}: {list(col[where[:3]])}",
-                                        hint="clean those values or choose another target=", column=target, rows=list(where[:10]))
+            raise NonNumericTargetError(
+                f"target {target!r} holds {int(bad.sum()) or len(col)} non-numeric value(s), first at {format_dates(where)}: {list(col[where[:3]])}",
+                hint="clean those values or choose another target=",
+                column=target,
+                rows=list(where[:10]),
+            )
         df = df.assign(**{target: num.astype("float64")})
     return df
 
 # %% ../nbs/01_data.ipynb #6c3fd9d6
-def _check_finite(df:pd.DataFrame, target:str, fill):
+def _check_finite(df: pd.DataFrame, target: str, fill):
     y = df[target].to_numpy(dtype="float64")
     inf = np.isinf(y)
     if inf.any():
         where = df.index[inf]
-        raise MissingValueError(f"target {target!r} has {int(inf.sum())} infinite value(s), first at {format_dates(where)}",
-                                hint="replace them at the source; infinities are never filled", column=target, rows=list(where[:10]))
+        raise MissingValueError(
+            f"target {target!r} has {int(inf.sum())} infinite value(s), first at {format_dates(where)}",
+            hint="replace them at the source; infinities are never filled",
+            column=target,
+            rows=list(where[:10]),
+        )
     nan = np.isnan(y)
     if nan.any() and (fill is None or nan[0]):
         where = df.index[nan]
-        hint = ("the series starts with NaN: drop the leading rows" if fill and nan[0]
-                else "pass fill='ffill' or fill='interpolate', or clean the data")
-        raise MissingValueError(f"target {target!r} has {int(nan.sum())} NaN value(s), first at {format_dates(where)}", hint=hint, column=target, rows=list(where[:10]))
+        hint = (
+            "the series starts with NaN: drop the leading rows"
+            if fill and nan[0]
+            else "pass fill='ffill' or fill='interpolate', or clean the data"
+        )
+        raise MissingValueError(
+            f"target {target!r} has {int(nan.sum())} NaN value(s), first at {format_dates(where)}",
+            hint=hint,
+            column=target,
+            rows=list(where[:10]),
+        )
 
 # %% ../nbs/01_data.ipynb #eb30707f
-def _check_grid(df:pd.DataFrame, offset, fill, target:str) -> tuple[pd.DataFrame, int]:
+def _check_grid(df: pd.DataFrame, offset, fill, target: str) -> tuple[pd.DataFrame, int]:
     "Check timestamps against the frequency grid; fill the gaps if a policy is given. Returns (df, gaps found)."
     grid = _grid(df.index, offset)
     off_grid = df.index.difference(grid)
     if len(off_grid):
-        raise FrequencyError(f"{len(off_grid)} timestamp(s) fall off the {offset.freqstr} grid, e.g. {format_dates(off_grid)}",
-                             hint="pass the right freq=, or resample the data first", rows=list(off_grid[:10]))
+        raise FrequencyError(
+            f"{len(off_grid)} timestamp(s) fall off the {offset.freqstr} grid, e.g. {format_dates(off_grid)}",
+            hint="pass the right freq=, or resample the data first",
+            rows=list(off_grid[:10]),
+        )
     missing = grid.difference(df.index)
     if len(missing) and fill is None:
-        raise GapError(f"{len(missing)} timestamp(s) missing against freq {offset.freqstr}, first at {format_dates(missing)}",
-                       hint="pass fill='ffill' or fill='interpolate', or load the complete data", column=target, rows=list(missing[:10]))
+        raise GapError(
+            f"{len(missing)} timestamp(s) missing against freq {offset.freqstr}, first at {format_dates(missing)}",
+            hint="pass fill='ffill' or fill='interpolate', or load the complete data",
+            column=target,
+            rows=list(missing[:10]),
+        )
     nan_before = int(df[target].isna().sum())
     if len(missing) or nan_before:
         df = df.reindex(grid)
@@ -359,77 +563,117 @@ def _check_grid(df:pd.DataFrame, offset, fill, target:str) -> tuple[pd.DataFrame
     return df, len(missing)
 
 # %% ../nbs/01_data.ipynb #b16549ce
-def _on_grid(df:pd.DataFrame, freq, calendar, fill, target:str, offset_change=None):
+def _on_grid(df: pd.DataFrame, freq, calendar, fill, target: str, offset_change=None):
     "`resolve_freq` then `_check_grid`: (df, offset, calendar, gaps). Off the grid with changing UTC offsets says so."
     try:
         offset, cal = resolve_freq(df.index, freq, calendar)
         return *_check_grid(df, offset, fill, target), offset, cal
     except FrequencyError as e:
-        if not offset_change: raise
+        if not offset_change:
+            raise
         column, change = offset_change
         raise FrequencyError(
             f"the dates in column {column!r} change their UTC offset {change}, so in UTC they are not evenly spaced:"
             " a daylight-saving change written as fixed offsets?",
             hint="pass tz= the zone the dates were recorded in (e.g. tz='Europe/Berlin'), or convert them to one zone",
-            column=column, rows=e.context.get("rows")) from e
+            column=column,
+            rows=e.context.get("rows"),
+        ) from e
 
 # %% ../nbs/01_data.ipynb #744eb120
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
-def check_positive(y:pd.Series, why:str="a log or percentage transform"):
+
+def check_positive(y: pd.Series, why: str = "a log or percentage transform"):
     "Raise `NonPositiveValueError` if `y` has values <= 0, naming them and `why` positivity is needed."
     bad = y <= 0
     if bad.any():
         where = y.index[bad.to_numpy()]
-        raise NonPositiveValueError(f"column {y.name!r} has {int(bad.sum())} value(s) <= 0, first at {format_dates(where)} ({y[where[0]]}), but {why} needs positive values",
-                                    hint="check the data (prices cannot be <= 0), or turn off the transform", column=y.name, rows=list(where[:10]))
+        raise NonPositiveValueError(
+            f"column {y.name!r} has {int(bad.sum())} value(s) <= 0, first at {format_dates(where)} ({y[where[0]]}), but {why} needs positive values",
+            hint="check the data (prices cannot be <= 0), or turn off the transform",
+            column=y.name,
+            rows=list(where[:10]),
+        )
 
-def _check_not_constant(y:pd.Series):
+
+def _check_not_constant(y: pd.Series):
     if y.nunique(dropna=True) <= 1:
-        raise ConstantSeriesError(f"target {y.name!r} is constant ({y.iloc[0]}) over all {len(y)} rows: there is nothing to forecast",
-                                  hint="check the column and the date range", column=y.name)
+        raise ConstantSeriesError(
+            f"target {y.name!r} is constant ({y.iloc[0]}) over all {len(y)} rows: there is nothing to forecast",
+            hint="check the column and the date range",
+            column=y.name,
+        )
 
 # %% ../nbs/01_data.ipynb #c6cc7c03
-def load(source, # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlchemy URL
-         target:str|None=None, # column to forecast (default `close`, else the single numeric column)
-         date_col:str|None=None, # column with the timestamps (default: found by name, or the index)
-         freq:str|None=None, # pandas frequency; inferred when None
-         fill:str|None=None, # gaps and NaN targets: None raises, 'ffill' or 'interpolate' fills them
-         calendar:str|None="auto", # trading calendar for business-day data: 'auto', a market code, or None
-         tz:str|None=None, # convert (aware) or localise (naive) timestamps to this time zone
-         positive:bool|None=None, # require target > 0 (default: only for price data with OHLC columns)
-         min_rows:int=3, # fewer rows is an error
-         table:str|None=None, # SQL table
-         query:str|None=None, # SQL query
-         **options) -> pd.DataFrame: # passed to the reader
+def load(
+    source,  # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlchemy URL
+    target: str | None = None,  # column to forecast (default `close`, else the single numeric column)
+    date_col: str | None = None,  # column with the timestamps (default: found by name, or the index)
+    freq: str | None = None,  # pandas frequency; inferred when None
+    fill: str | None = None,  # gaps and NaN targets: None raises, 'ffill' or 'interpolate' fills them
+    calendar: str | None = "auto",  # trading calendar for business-day data: 'auto', a market code, or None
+    tz: str | None = None,  # convert (aware) or localise (naive) timestamps to this time zone
+    positive: bool | None = None,  # require target > 0 (default: only for price data with OHLC columns)
+    min_rows: int = 3,  # fewer rows is an error
+    table: str | None = None,  # SQL table
+    query: str | None = None,  # SQL query
+    **options,
+) -> pd.DataFrame:  # passed to the reader
     "Load one validated, regular series: a DataFrame on a sorted `DatetimeIndex` with its target in `attrs['target']`."
     if fill not in (None, "ffill", "interpolate"):
-        raise ConfigError(f"fill={fill!r} is not a fill policy", hint="use None (gaps are errors), 'ffill' or 'interpolate'", parameter="fill")
+        raise ConfigError(
+            f"fill={fill!r} is not a fill policy",
+            hint="use None (gaps are errors), 'ffill' or 'interpolate'",
+            parameter="fill",
+        )
     df = to_time_index(read_source(source, table=table, query=query, **options), date_col, tz)
     offset_change = df.attrs.pop("offset_change", None)
     if len(df) < max(min_rows, 1):
-        raise SeriesTooShortError(f"{len(df)} row(s) loaded, need at least {max(min_rows, 1)}", hint="load a longer date range", rows=len(df))
+        raise SeriesTooShortError(
+            f"{len(df)} row(s) loaded, need at least {max(min_rows, 1)}", hint="load a longer date range", rows=len(df)
+        )
     df = _sort_and_check_duplicates(df)
     target = _choose_target(df, target)
     df = _check_numeric(df, target)
     _check_finite(df, target, fill)
     df, gaps, offset, cal = _on_grid(df, freq, calendar, fill, target, offset_change)
     _check_not_constant(df[target])
-    if positive or (positive is None and set(PRICE_COLUMNS) <= set(df.columns)): check_positive(df[target], "price data (log returns, percentage errors)")
-    df.attrs.update(target=target, freq=offset.freqstr, calendar=cal, gaps=gaps, fill=fill,
-                    source=redact(source) if isinstance(source, str) else type(source).__name__)   # no passwords
+    if positive or (positive is None and set(PRICE_COLUMNS) <= set(df.columns)):
+        check_positive(df[target], "price data (log returns, percentage errors)")
+    df.attrs.update(
+        target=target,
+        freq=offset.freqstr,
+        calendar=cal,
+        gaps=gaps,
+        fill=fill,
+        source=redact(source) if isinstance(source, str) else type(source).__name__,
+    )  # no passwords
     return df
 
 # %% ../nbs/01_data.ipynb #70798e35
-def summarize(df:pd.DataFrame) -> pd.Series:
+def summarize(df: pd.DataFrame) -> pd.Series:
     "One-row summary of a loaded series: rows, span, frequency, gaps found, columns, target range."
     y = df[df.attrs["target"]]
-    return pd.Series({"source": redact(df.attrs.get("source")), "target": y.name, "rows": len(df),
-                      "start": df.index[0].date() if len(df) else None, "end": df.index[-1].date() if len(df) else None,
-                      "freq": df.attrs.get("freq"), "calendar": df.attrs.get("calendar"),
-                      "gaps": df.attrs.get("gaps", 0), "filled_with": df.attrs.get("fill"),
-                      "columns": ", ".join(df.columns), "min": round(float(y.min()), 4), "max": round(float(y.max()), 4),
-                      "mean": round(float(y.mean()), 4)}, name=redact(df.attrs.get("source")))
+    return pd.Series(
+        {
+            "source": redact(df.attrs.get("source")),
+            "target": y.name,
+            "rows": len(df),
+            "start": df.index[0].date() if len(df) else None,
+            "end": df.index[-1].date() if len(df) else None,
+            "freq": df.attrs.get("freq"),
+            "calendar": df.attrs.get("calendar"),
+            "gaps": df.attrs.get("gaps", 0),
+            "filled_with": df.attrs.get("fill"),
+            "columns": ", ".join(df.columns),
+            "min": round(float(y.min()), 4),
+            "max": round(float(y.max()), 4),
+            "mean": round(float(y.mean()), 4),
+        },
+        name=redact(df.attrs.get("source")),
+    )
+
 
 def list_samples() -> pd.DataFrame:
     "A table of the bundled samples: rows, span, frequency and columns of each."

@@ -14,34 +14,50 @@ __all__ = ['PERIODS', 'infer_period', 'CausalSTL', 'stl_features']
 # %% ../nbs/03b_decompose.ipynb #0f3d7f45
 PERIODS = {"B": 5, "C": 5, "D": 7, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "h": 24}
 
+
 def infer_period(freq) -> int:
     "Seasonal period for a pandas frequency: 5 business days, 7 days, 52 weeks, 12 months, 4 quarters, 24 hours."
     code = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0] if freq is not None else None
     if code not in PERIODS:
-        raise ConfigError(f"no seasonal period known for freq={code!r}", hint="pass period= explicitly", parameter="period")
+        raise ConfigError(
+            f"no seasonal period known for freq={code!r}", hint="pass period= explicitly", parameter="period"
+        )
     return PERIODS[code]
 
 # %% ../nbs/03b_decompose.ipynb #d14317e2
 class CausalSTL:
     "STL fit on a training series; components beyond it extended by rule, never refit on later data."
-    def __init__(self,
-                 period:int|None=None, # seasonal period (default: from the frequency)
-                 trend_rule:str="slope", # 'slope': continue the last cycle's average slope; 'flat': hold the last trend
-                 robust:bool=False, # STL's robust fitting (down-weights outliers)
-                 seasonal:int=7): # STL's seasonal smoother length (odd)
-        if trend_rule not in ("slope", "flat"): raise ConfigError(f"trend_rule={trend_rule!r} is not a rule", hint="use 'slope' or 'flat'", parameter="trend_rule")
+
+    def __init__(
+        self,
+        period: int | None = None,  # seasonal period (default: from the frequency)
+        trend_rule: str = "slope",  # 'slope': continue the last cycle's average slope; 'flat': hold the last trend
+        robust: bool = False,  # STL's robust fitting (down-weights outliers)
+        seasonal: int = 7,
+    ):  # STL's seasonal smoother length (odd)
+        if trend_rule not in ("slope", "flat"):
+            raise ConfigError(
+                f"trend_rule={trend_rule!r} is not a rule", hint="use 'slope' or 'flat'", parameter="trend_rule"
+            )
         self.period, self.trend_rule, self.robust, self.seasonal = period, trend_rule, robust, seasonal
         self.components_ = None
 
-    def fit(self, y:pd.Series) -> CausalSTL:
+    def fit(self, y: pd.Series) -> CausalSTL:
         "Decompose the training series `y` (no values after its last row are ever used)."
         from statsmodels.tsa.seasonal import STL
+
         period = self.period or infer_period(y.index.freq or pd.infer_freq(y.index))
         if len(y) < 2 * period + 1:
-            raise SeriesTooShortError(f"STL needs at least {2 * period + 1} rows (two cycles of {period}), got {len(y)}", hint="use a longer training part or a shorter period", rows=len(y))
+            raise SeriesTooShortError(
+                f"STL needs at least {2 * period + 1} rows (two cycles of {period}), got {len(y)}",
+                hint="use a longer training part or a shorter period",
+                rows=len(y),
+            )
         res = STL(y.to_numpy(dtype="float64"), period=period, seasonal=self.seasonal, robust=self.robust).fit()
         self.period_, self.index_ = period, y.index
-        self.components_ = pd.DataFrame({"trend": res.trend, "seasonal": res.seasonal, "resid": res.resid}, index=y.index)
+        self.components_ = pd.DataFrame(
+            {"trend": res.trend, "seasonal": res.seasonal, "resid": res.resid}, index=y.index
+        )
         trend = res.trend
         self.slope_ = (trend[-1] - trend[-1 - period]) / period if self.trend_rule == "slope" else 0.0
         self.last_cycle_ = res.seasonal[-period:]
@@ -49,14 +65,15 @@ class CausalSTL:
 
     def extend(self, steps) -> pd.DataFrame:
         "Trend and seasonal components `steps` (int, or array of ints >= 1) rows after the end of the fit."
-        if self.components_ is None: raise NotFittedError("CausalSTL used before fit", hint="call .fit(y_train) first")
+        if self.components_ is None:
+            raise NotFittedError("CausalSTL used before fit", hint="call .fit(y_train) first")
         k = np.arange(1, steps + 1) if np.isscalar(steps) else np.asarray(steps)
         trend = self.components_["trend"].iloc[-1] + self.slope_ * k
         seasonal = self.last_cycle_[(k - 1) % self.period_]
         return pd.DataFrame({"trend": trend, "seasonal": seasonal})
 
 # %% ../nbs/03b_decompose.ipynb #4ae1f805
-def _steps_after(self, index:pd.DatetimeIndex) -> np.ndarray:
+def _steps_after(self, index: pd.DatetimeIndex) -> np.ndarray:
     "Grid steps after the fit's last row for each timestamp in `index` (0 or less: inside the fit)."
     freq = self.index_.freq or pd.infer_freq(self.index_)
     last = self.index_[-1]
@@ -66,34 +83,48 @@ def _steps_after(self, index:pd.DatetimeIndex) -> np.ndarray:
         grid = pd.date_range(last, later[-1], freq=freq)
     steps = np.zeros(len(index), dtype=int)
     steps[index > last] = grid.get_indexer(later)
-    if (steps[index > last] < 0).any(): raise ConfigError("timestamps after the fit are off the series' frequency grid", hint="reindex to the series' frequency first", parameter="index")
+    if (steps[index > last] < 0).any():
+        raise ConfigError(
+            "timestamps after the fit are off the series' frequency grid",
+            hint="reindex to the series' frequency first",
+            parameter="index",
+        )
     return steps
 
-def _components(self, y:pd.Series) -> pd.DataFrame:
+
+def _components(self, y: pd.Series) -> pd.DataFrame:
     "Components for the rows of `y`: in-sample where fitted, extended after; resid = y - trend - seasonal."
-    if self.components_ is None: raise NotFittedError("CausalSTL used before fit", hint="call .fit(y_train) first")
+    if self.components_ is None:
+        raise NotFittedError("CausalSTL used before fit", hint="call .fit(y_train) first")
     steps = _steps_after(self, y.index)
     out = self.components_.reindex(y.index)[["trend", "seasonal"]]
     after = steps > 0
-    if after.any(): out.loc[after, ["trend", "seasonal"]] = self.extend(steps[after]).to_numpy()
+    if after.any():
+        out.loc[after, ["trend", "seasonal"]] = self.extend(steps[after]).to_numpy()
     out["resid"] = y.to_numpy(dtype="float64") - out["trend"] - out["seasonal"]
     return out
 
+
 CausalSTL.transform = _components
 CausalSTL.deseasonalise = lambda self, y: y - _components(self, y)["seasonal"]
+
+
 def _reseasonalise(self, yhat):
     "Add the (extended) seasonal component back to a forecast or a deseasonalised series."
     seas = _components(self, pd.Series(0.0, index=yhat.index))["seasonal"]
     return yhat.add(seas, axis=0) if isinstance(yhat, pd.DataFrame) else yhat + seas
+
+
 CausalSTL.reseasonalise = _reseasonalise
 
 # %% ../nbs/03b_decompose.ipynb #5a60cc4f
-def stl_features(y:pd.Series, # the target on a regular time index
-                 period:int|None=None, # seasonal period (default: from the frequency)
-                 refit_every:int|None=None, # rows per block (default: max(period, 20))
-                 window:int|None=None, # rows each fit sees (default: 10 cycles)
-                 trend_rule:str="slope",
-                ) -> pd.DataFrame:
+def stl_features(
+    y: pd.Series,  # the target on a regular time index
+    period: int | None = None,  # seasonal period (default: from the frequency)
+    refit_every: int | None = None,  # rows per block (default: max(period, 20))
+    window: int | None = None,  # rows each fit sees (default: 10 cycles)
+    trend_rule: str = "slope",
+) -> pd.DataFrame:
     "Past-only STL components `stl_trend`, `stl_seasonal`, `stl_resid`: each block extended from a fit on earlier rows."
     period = period or infer_period(y.index.freq or pd.infer_freq(y.index))
     refit_every = refit_every or max(period, 20)
@@ -103,9 +134,12 @@ def stl_features(y:pd.Series, # the target on a regular time index
     first = 2 * period + 1
     stl = CausalSTL(period, trend_rule)
     for start in range((first + refit_every - 1) // refit_every * refit_every, len(y), refit_every):
-        fit_on = y.iloc[max(0, start - window):start]
-        if not np.isfinite(fit_on.to_numpy()).all(): continue   # never fit across NaN: leave the block as warm-up
+        fit_on = y.iloc[max(0, start - window) : start]
+        if not np.isfinite(fit_on.to_numpy()).all():
+            continue  # never fit across NaN: leave the block as warm-up
         stl.fit(fit_on)
         stop = min(start + refit_every, len(y))
         out[start:stop] = stl.extend(stop - start).to_numpy()
-    return pd.DataFrame({"stl_trend": out[:, 0], "stl_seasonal": out[:, 1], "stl_resid": values - out[:, 0] - out[:, 1]}, index=y.index)
+    return pd.DataFrame(
+        {"stl_trend": out[:, 0], "stl_seasonal": out[:, 1], "stl_resid": values - out[:, 0] - out[:, 1]}, index=y.index
+    )

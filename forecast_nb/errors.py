@@ -14,24 +14,37 @@ import re
 
 # %% ../nbs/00_errors.ipynb #025bbd63
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)[^/\s]+?(?=@[^@/\s]*(?:[/?#\s'\"]|$))")
-_SECRET_PARAM = re.compile(r"(?i)(?P<head>[?&;](?:password|passwd|pwd|secret|token|access_token|api_key|apikey)=)[^&;#\s'\"]+")
+_SECRET_PARAM = re.compile(
+    r"(?i)(?P<head>[?&;](?:password|passwd|pwd|secret|token|access_token|api_key|apikey)=)[^&;#\s'\"]+"
+)
+
 
 def redact(value):
     "`value` with every URL password in it masked (`postgresql://user:***@host/db`); mappings and lists element-wise."
-    if isinstance(value, str): return _SECRET_PARAM.sub(r"\g<head>***", _USERINFO.sub(r"\g<head>***", value))
-    if isinstance(value, dict): return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)): return type(value)(redact(v) for v in value)
+    if isinstance(value, str):
+        return _SECRET_PARAM.sub(r"\g<head>***", _USERINFO.sub(r"\g<head>***", value))
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v) for v in value)
     return value
 
 # %% ../nbs/00_errors.ipynb #0eae1739
 class ForecastNBError(Exception):
     "Base of every error forecast-nb raises on purpose."
-    def __init__(self,
-                 message:str, # what is wrong and where (column, row, date, parameter)
-                 *,
-                 hint:str|None=None, # what to do about it
-                 **context): # facts for code: column=..., rows=..., parameter=...
-        message, hint, context = redact(message), redact(hint), redact(context)   # errors are printed and logged: no passwords
+
+    def __init__(
+        self,
+        message: str,  # what is wrong and where (column, row, date, parameter)
+        *,
+        hint: str | None = None,  # what to do about it
+        **context,
+    ):  # facts for code: column=..., rows=..., parameter=...
+        message, hint, context = (
+            redact(message),
+            redact(hint),
+            redact(context),
+        )  # errors are printed and logged: no passwords
         self.message, self.hint, self.context = message, hint, context
         super().__init__(message + (f" -> {hint}" if hint else ""))
 
@@ -39,65 +52,86 @@ class ForecastNBError(Exception):
 class ConfigError(ForecastNBError, ValueError):
     "A parameter has a value forecast-nb cannot use."
 
+
 class ForecastDataError(ForecastNBError, ValueError):
     "Input data cannot be used as it is."
+
 
 class DataSourceError(ForecastDataError):
     "The source could not be read (bad format, failing query)."
 
+
 class SourceNotFoundError(DataSourceError):
     "The file, sample, table or ticker does not exist."
+
 
 class SourceUnavailableError(DataSourceError):
     "The source exists in principle but cannot be reached now (offline, server down, extra not installed)."
 
+
 class DateColumnError(ForecastDataError):
     "No date column, or dates that do not parse."
+
 
 class TargetColumnError(ForecastDataError):
     "The target column is missing or ambiguous."
 
+
 class NonNumericTargetError(ForecastDataError):
     "The target holds values that are not numbers."
+
 
 class MissingValueError(ForecastDataError):
     "NaN or infinite values in the target."
 
+
 class DuplicateTimestampError(ForecastDataError):
     "The same timestamp appears more than once."
+
 
 class FrequencyError(ForecastDataError):
     "No regular frequency can be inferred, or timestamps fall off the frequency's grid."
 
+
 class GapError(ForecastDataError):
     "Timestamps are missing against the series' frequency."
+
 
 class NonPositiveValueError(ForecastDataError):
     "Zero or negative values where a log or percentage transform needs positive ones."
 
+
 class ConstantSeriesError(ForecastDataError):
     "The target never changes, so there is nothing to forecast."
+
 
 class SeriesTooShortError(ForecastDataError):
     "Too few rows for the requested split, windows or model."
 
+
 class SplitError(ForecastNBError, ValueError):
     "A split or window request that cannot be met (empty part, overlapping parts)."
+
 
 class FeatureError(ForecastNBError, ValueError):
     "A feature cannot be built from the data given (e.g. an indicator needs `high`, `low` or `volume`)."
 
+
 class LeakageError(FeatureError):
     "A value used to forecast from origin t would depend on data after t."
+
 
 class NotFittedError(ForecastNBError, RuntimeError):
     "A transform or model was used before `fit`."
 
+
 class RegistryError(ForecastNBError, LookupError):
     "A registered model, version or alias that does not exist, or a promotion that cannot be made."
 
+
 class TrackingUnavailableError(ForecastNBError, ConnectionError):
     "The MLflow tracking server cannot be reached; what was computed is kept on disk for `forecast-nb log-pending`."
+
 
 class WorkflowError(ForecastNBError, RuntimeError):
     "A workflow notebook or batch item failed; the executed notebook and everything finished before it are kept."

@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_features.ipynb #c25ff5cb
 from __future__ import annotations
-import json, logging
+import json
+import logging
 from dataclasses import dataclass, field, asdict, fields
 import numpy as np
 import pandas as pd
@@ -21,59 +22,99 @@ log = logging.getLogger("forecast_nb.features")
 WINDOW_STATS = ("mean", "std", "min", "max")
 CALENDAR_PREFIX = "cal_"
 
+
 def _ints(name, values, minimum=1):
-    if not isinstance(values, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values):
-        raise ConfigError(f"{name}={values!r} must be a list of whole numbers >= {minimum}", hint=f"e.g. {name}=[1, 2, 5]", parameter=name)
+    if not isinstance(values, (list, tuple)) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values
+    ):
+        raise ConfigError(
+            f"{name}={values!r} must be a list of whole numbers >= {minimum}",
+            hint=f"e.g. {name}=[1, 2, 5]",
+            parameter=name,
+        )
     return sorted(set(values))
 
 # %% ../nbs/03_features.ipynb #5c21e455
 @dataclass
 class FeatureSpec:
     "The whole feature recipe: validated, serialisable to JSON, re-applied as is at serving time."
-    indicators:dict=field(default_factory=dict) # TA-Lib spec, e.g. {"rsi": {"timeperiod": 14}, "macd": {}}
-    lags:list=field(default_factory=list) # lags of the target (0 = the value itself)
-    lag_columns:list=field(default_factory=list) # other columns lagged with the same lags (e.g. ["volume"])
-    windows:list=field(default_factory=list) # rolling windows over the target
-    window_stats:list=field(default_factory=lambda: list(WINDOW_STATS)) # statistics of each window
-    expanding:bool=False # expanding mean and std of the target
-    diffs:list=field(default_factory=list) # differences y_t - y_{t-k}
-    returns:list=field(default_factory=list) # simple returns y_t / y_{t-k} - 1
-    calendar:bool=False # day of week, month, quarter, day of year, month end
-    holidays:str|None=None # country or market code (holidays package) for a holiday flag
-    decomposition:str|None=None # None or 'stl' (past-only STL trend, seasonal, residual)
-    period:int|None=None # seasonal period for the decomposition (default: from the frequency)
-    stl_refit:int|None=None # rows per STL block (default: max(period, 20))
+
+    indicators: dict = field(default_factory=dict)  # TA-Lib spec, e.g. {"rsi": {"timeperiod": 14}, "macd": {}}
+    lags: list = field(default_factory=list)  # lags of the target (0 = the value itself)
+    lag_columns: list = field(default_factory=list)  # other columns lagged with the same lags (e.g. ["volume"])
+    windows: list = field(default_factory=list)  # rolling windows over the target
+    window_stats: list = field(default_factory=lambda: list(WINDOW_STATS))  # statistics of each window
+    expanding: bool = False  # expanding mean and std of the target
+    diffs: list = field(default_factory=list)  # differences y_t - y_{t-k}
+    returns: list = field(default_factory=list)  # simple returns y_t / y_{t-k} - 1
+    calendar: bool = False  # day of week, month, quarter, day of year, month end
+    holidays: str | None = None  # country or market code (holidays package) for a holiday flag
+    decomposition: str | None = None  # None or 'stl' (past-only STL trend, seasonal, residual)
+    period: int | None = None  # seasonal period for the decomposition (default: from the frequency)
+    stl_refit: int | None = None  # rows per STL block (default: max(period, 20))
 
     def __post_init__(self):
-        if not isinstance(self.indicators, dict): raise ConfigError("indicators must be a dict of name -> parameters", hint='e.g. {"rsi": {"timeperiod": 14}}', parameter="indicators")
+        if not isinstance(self.indicators, dict):
+            raise ConfigError(
+                "indicators must be a dict of name -> parameters",
+                hint='e.g. {"rsi": {"timeperiod": 14}}',
+                parameter="indicators",
+            )
         for name in self.indicators:
             if name not in SPECIAL:
                 import talib
+
                 if name.upper() not in talib.get_functions():
-                    raise ConfigError(f"indicator {name!r} is not a TA-Lib function", hint="names are lower case TA-Lib functions, e.g. 'rsi', 'macd', 'bbands', or 'log_return', 'volatility'", parameter="indicators")
+                    raise ConfigError(
+                        f"indicator {name!r} is not a TA-Lib function",
+                        hint="names are lower case TA-Lib functions, e.g. 'rsi', 'macd', 'bbands', or 'log_return', 'volatility'",
+                        parameter="indicators",
+                    )
         self.lags = _ints("lags", self.lags, 0)
-        for name in ("windows", "diffs", "returns"): setattr(self, name, _ints(name, getattr(self, name)))
+        for name in ("windows", "diffs", "returns"):
+            setattr(self, name, _ints(name, getattr(self, name)))
         bad = [s for s in self.window_stats if s not in WINDOW_STATS]
-        if bad: raise ConfigError(f"window_stats {bad} are not supported", hint=f"use any of {WINDOW_STATS}", parameter="window_stats")
-        if self.decomposition not in (None, "stl"): raise ConfigError(f"decomposition={self.decomposition!r} is not supported", hint="use None or 'stl'", parameter="decomposition")
-        if self.period is not None: _ints("period", [self.period], 2)
+        if bad:
+            raise ConfigError(
+                f"window_stats {bad} are not supported", hint=f"use any of {WINDOW_STATS}", parameter="window_stats"
+            )
+        if self.decomposition not in (None, "stl"):
+            raise ConfigError(
+                f"decomposition={self.decomposition!r} is not supported",
+                hint="use None or 'stl'",
+                parameter="decomposition",
+            )
+        if self.period is not None:
+            _ints("period", [self.period], 2)
 
     @classmethod
     def default(cls, columns=None) -> FeatureSpec:
         "A sensible set for daily prices; indicators needing absent columns are left out when `columns` is given."
-        ind = {"rsi": {"timeperiod": 14}, "macd": {}, "bbands": {"timeperiod": 20}, "roc": {"timeperiod": 10},
-               "log_return": {}, "volatility": {"window": 20}}
+        ind = {
+            "rsi": {"timeperiod": 14},
+            "macd": {},
+            "bbands": {"timeperiod": 20},
+            "roc": {"timeperiod": 10},
+            "log_return": {},
+            "volatility": {"window": 20},
+        }
         if columns is None or {"high", "low", "volume"} <= set(columns):
             ind |= {"atr": {"timeperiod": 14}, "obv": {}, "stoch": {}, "adx": {"timeperiod": 14}}
         return cls(indicators=ind, lags=[0, 1, 2, 5], windows=[5, 20], returns=[1], calendar=True)
 
-    def to_json(self) -> str: return json.dumps(asdict(self))   # key order kept: it is the column order
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))  # key order kept: it is the column order
 
     @classmethod
-    def from_json(cls, text:str) -> FeatureSpec:
+    def from_json(cls, text: str) -> FeatureSpec:
         d = json.loads(text)
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown: raise ConfigError(f"unknown FeatureSpec key(s) {unknown}", hint="was the spec written by a newer version?", parameter=unknown[0])
+        if unknown:
+            raise ConfigError(
+                f"unknown FeatureSpec key(s) {unknown}",
+                hint="was the spec written by a newer version?",
+                parameter=unknown[0],
+            )
         return cls(**d)
 
     def feature_types(self, columns) -> dict:
@@ -81,127 +122,220 @@ class FeatureSpec:
         return {c: "known" if c.startswith(CALENDAR_PREFIX) else "past" for c in columns}
 
 # %% ../nbs/03_features.ipynb #60bd6534
-def lag_window_features(df:pd.DataFrame, spec:FeatureSpec, target:str) -> dict:
+def lag_window_features(df: pd.DataFrame, spec: FeatureSpec, target: str) -> dict:
     "Lags, rolling and expanding statistics, differences and returns, as a dict of column -> array."
     y = df[target]
     cols = {}
     for col in [target] + list(spec.lag_columns):
-        if col not in df.columns: raise FeatureError(f"lag column {col!r} not in the data (columns: {list(df.columns)})", hint="fix lag_columns in the FeatureSpec", column=col)
-        for k in spec.lags: cols[f"{col}_lag_{k}"] = df[col].shift(k).to_numpy()
+        if col not in df.columns:
+            raise FeatureError(
+                f"lag column {col!r} not in the data (columns: {list(df.columns)})",
+                hint="fix lag_columns in the FeatureSpec",
+                column=col,
+            )
+        for k in spec.lags:
+            cols[f"{col}_lag_{k}"] = df[col].shift(k).to_numpy()
     for w in spec.windows:
         roll = y.rolling(w)
-        for stat in spec.window_stats: cols[f"{target}_roll_{stat}_{w}"] = getattr(roll, stat)().to_numpy()
+        for stat in spec.window_stats:
+            cols[f"{target}_roll_{stat}_{w}"] = getattr(roll, stat)().to_numpy()
     if spec.expanding:
         cols[f"{target}_exp_mean"] = y.expanding().mean().to_numpy()
         cols[f"{target}_exp_std"] = y.expanding(2).std().to_numpy()
-    for k in spec.diffs: cols[f"{target}_diff_{k}"] = y.diff(k).to_numpy()
-    for k in spec.returns: cols[f"{target}_ret_{k}"] = (y / y.shift(k) - 1).to_numpy()
+    for k in spec.diffs:
+        cols[f"{target}_diff_{k}"] = y.diff(k).to_numpy()
+    for k in spec.returns:
+        cols[f"{target}_ret_{k}"] = (y / y.shift(k) - 1).to_numpy()
     return cols
 
 # %% ../nbs/03_features.ipynb #cd737a6d
-def calendar_features(index:pd.DatetimeIndex, # timestamps, past or future
-                      freq=None, # the grid (default: index.freq); decides the last row's month end
-                      holidays:str|None=None, # country or market code for `cal_holiday`
-                     ) -> pd.DataFrame:
+def calendar_features(
+    index: pd.DatetimeIndex,  # timestamps, past or future
+    freq=None,  # the grid (default: index.freq); decides the last row's month end
+    holidays: str | None = None,  # country or market code for `cal_holiday`
+) -> pd.DataFrame:
     "Known-future calendar features for `index`."
     freq = freq or index.freq
-    if freq is not None and len(index):   # month end on the grid: the next grid timestamp is in another month
+    if freq is not None and len(index):  # month end on the grid: the next grid timestamp is in another month
         month_end = index[1:].append(pd.DatetimeIndex([index[-1] + freq])).month != index.month
-    else: month_end = index.is_month_end
-    cols = {"cal_dayofweek": index.day_of_week, "cal_month": index.month, "cal_quarter": index.quarter,
-            "cal_dayofyear": index.day_of_year, "cal_month_end": month_end}
+    else:
+        month_end = index.is_month_end
+    cols = {
+        "cal_dayofweek": index.day_of_week,
+        "cal_month": index.month,
+        "cal_quarter": index.quarter,
+        "cal_dayofyear": index.day_of_year,
+        "cal_month_end": month_end,
+    }
     if holidays:
         import holidays as hol
+
         years = range(index[0].year, index[-1].year + 1)
-        try: days = hol.country_holidays(holidays, years=years)
+        try:
+            days = hol.country_holidays(holidays, years=years)
         except NotImplementedError:
-            try: days = hol.financial_holidays(holidays, years=years)
-            except NotImplementedError as e: raise ConfigError(f"holidays={holidays!r} is neither a country nor a market code", hint="use e.g. 'US', 'DE' or 'NYSE'", parameter="holidays") from e
+            try:
+                days = hol.financial_holidays(holidays, years=years)
+            except NotImplementedError as e:
+                raise ConfigError(
+                    f"holidays={holidays!r} is neither a country nor a market code",
+                    hint="use e.g. 'US', 'DE' or 'NYSE'",
+                    parameter="holidays",
+                ) from e
         cols["cal_holiday"] = index.normalize().isin(pd.DatetimeIndex(sorted(days)))
     return pd.DataFrame({k: np.asarray(v, dtype="int8") for k, v in cols.items()}, index=index)
 
 # %% ../nbs/03_features.ipynb #ed741f0d
-def build_features(df:pd.DataFrame, # the series (and OHLCV columns, if any), as `load` returns it
-                   spec:FeatureSpec|None=None, # the recipe (default: FeatureSpec.default for df's columns)
-                   target:str|None=None, # the column to forecast (default: df.attrs['target'] or 'close')
-                  ) -> pd.DataFrame:
+def build_features(
+    df: pd.DataFrame,  # the series (and OHLCV columns, if any), as `load` returns it
+    spec: FeatureSpec | None = None,  # the recipe (default: FeatureSpec.default for df's columns)
+    target: str | None = None,  # the column to forecast (default: df.attrs['target'] or 'close')
+) -> pd.DataFrame:
     "The feature frame for `spec`, on `df`'s index, with `attrs['feature_types']`."
     spec = spec or FeatureSpec.default(df.columns)
     target = target or df.attrs.get("target", "close")
-    if target not in df.columns: raise FeatureError(f"target column {target!r} not in the data (columns: {list(df.columns)})", hint="pass target=", column=target)
+    if target not in df.columns:
+        raise FeatureError(
+            f"target column {target!r} not in the data (columns: {list(df.columns)})",
+            hint="pass target=",
+            column=target,
+        )
     parts = [compute_indicators(df, spec.indicators, target)] if spec.indicators else []
     parts.append(pd.DataFrame(lag_window_features(df, spec, target), index=df.index))
-    if spec.decomposition == "stl": parts.append(stl_features(df[target], spec.period, spec.stl_refit))
+    if spec.decomposition == "stl":
+        parts.append(stl_features(df[target], spec.period, spec.stl_refit))
     if spec.calendar or spec.holidays:
         parts.append(calendar_features(df.index, df.index.freq, spec.holidays))
     X = pd.concat(parts, axis=1)
     dup = X.columns[X.columns.duplicated()].tolist()
-    if dup: raise FeatureError(f"feature column(s) {dup} are produced twice", hint="remove the repeated entry from the FeatureSpec", column=dup[0])
+    if dup:
+        raise FeatureError(
+            f"feature column(s) {dup} are produced twice",
+            hint="remove the repeated entry from the FeatureSpec",
+            column=dup[0],
+        )
     X.attrs = {"feature_types": spec.feature_types(X.columns), "target": target}
     return X
 
 # %% ../nbs/03_features.ipynb #8b1a9128
-def design_matrix(features:pd.DataFrame, # from build_features (with attrs['feature_types'])
-                  y:pd.Series|None=None, # the target to align with (None: features only)
-                  horizon:int=1, # steps ahead the model forecasts
-                  shift:int|None=None, # shift of past features (default: horizon; less is refused)
-                  dropna:bool=True, # drop warm-up rows (logged)
-                  types:dict|None=None, # feature types (default: features.attrs['feature_types'])
-                 ):
+def design_matrix(
+    features: pd.DataFrame,  # from build_features (with attrs['feature_types'])
+    y: pd.Series | None = None,  # the target to align with (None: features only)
+    horizon: int = 1,  # steps ahead the model forecasts
+    shift: int | None = None,  # shift of past features (default: horizon; less is refused)
+    dropna: bool = True,  # drop warm-up rows (logged)
+    types: dict | None = None,  # feature types (default: features.attrs['feature_types'])
+):
     "Rows for target times t: past features at t - shift, known features at t. Returns X, or (X, y) if `y` is given."
     shift = horizon if shift is None else shift
-    if not isinstance(horizon, int) or horizon < 1: raise ConfigError(f"horizon={horizon!r} must be a whole number >= 1", hint="e.g. horizon=5", parameter="horizon")
+    if not isinstance(horizon, int) or horizon < 1:
+        raise ConfigError(
+            f"horizon={horizon!r} must be a whole number >= 1", hint="e.g. horizon=5", parameter="horizon"
+        )
     types = types or features.attrs.get("feature_types")
-    if not types: raise FeatureError("features carry no types", hint="build them with build_features, or pass types={column: 'past' | 'known'}")
+    if not types:
+        raise FeatureError(
+            "features carry no types", hint="build them with build_features, or pass types={column: 'past' | 'known'}"
+        )
     untyped = [c for c in features.columns if c not in types]
-    if untyped: raise FeatureError(f"column(s) {untyped[:5]} have no feature type", hint="give every column a type: 'past' or 'known'", column=untyped[0])
+    if untyped:
+        raise FeatureError(
+            f"column(s) {untyped[:5]} have no feature type",
+            hint="give every column a type: 'past' or 'known'",
+            column=untyped[0],
+        )
     past = [c for c in features.columns if types[c] == "past"]
     if past and shift < horizon:
-        raise LeakageError(f"past feature(s) such as {past[0]!r} shifted by {shift} for a {horizon}-step-ahead model: the value for target time t would come from t - {shift}, after the forecast origin t - {horizon}",
-                           hint=f"use shift >= horizon ({horizon}), or only known (calendar) features", column=past[0])
+        raise LeakageError(
+            f"past feature(s) such as {past[0]!r} shifted by {shift} for a {horizon}-step-ahead model: the value for target time t would come from t - {shift}, after the forecast origin t - {horizon}",
+            hint=f"use shift >= horizon ({horizon}), or only known (calendar) features",
+            column=past[0],
+        )
     known = [c for c in features.columns if types[c] == "known"]
     shifted = features[past].shift(shift).add_suffix(f"_s{shift}")
     X = pd.concat([shifted, features[known]], axis=1)
-    X.attrs = {"feature_types": dict.fromkeys(shifted.columns, "past") | dict.fromkeys(known, "known"), "shift": shift, "horizon": horizon}
-    if y is not None: X, y = X.align(y, join="inner", axis=0)
+    X.attrs = {
+        "feature_types": dict.fromkeys(shifted.columns, "past") | dict.fromkeys(known, "known"),
+        "shift": shift,
+        "horizon": horizon,
+    }
+    if y is not None:
+        X, y = X.align(y, join="inner", axis=0)
     if dropna:
         keep = X.notna().all(axis=1) & (y.notna() if y is not None else True)
-        if (~keep).any(): log.info("dropped %d warm-up row(s) with NaN features (of %d)", int((~keep).sum()), len(X))
-        X = X[keep]; y = y[keep] if y is not None else None
+        if (~keep).any():
+            log.info("dropped %d warm-up row(s) with NaN features (of %d)", int((~keep).sum()), len(X))
+        X = X[keep]
+        y = y[keep] if y is not None else None
     return X if y is None else (X, y)
 
 # %% ../nbs/03_features.ipynb #dd1a8a90
-def perturb_after(df:pd.DataFrame, origin:int, kind:str="noise", seed:int=0) -> pd.DataFrame:
+def perturb_after(df: pd.DataFrame, origin: int, kind: str = "noise", seed: int = 0) -> pd.DataFrame:
     "A copy of `df` with every numeric value after row position `origin` replaced by garbage."
     out = df.copy()
     num = out.select_dtypes("number").columns
     n = len(out) - origin - 1
-    if n <= 0: return out
+    if n <= 0:
+        return out
     rng = np.random.default_rng(seed)
-    garbage = {"noise": lambda: rng.normal(0, 1e3, (n, len(num))), "nan": lambda: np.full((n, len(num)), np.nan),
-               "huge": lambda: np.full((n, len(num)), 1e9)}
-    if kind not in garbage: raise ConfigError(f"kind={kind!r} is not a kind of garbage", hint=f"use one of {list(garbage)}", parameter="kind")
+    garbage = {
+        "noise": lambda: rng.normal(0, 1e3, (n, len(num))),
+        "nan": lambda: np.full((n, len(num)), np.nan),
+        "huge": lambda: np.full((n, len(num)), 1e9),
+    }
+    if kind not in garbage:
+        raise ConfigError(
+            f"kind={kind!r} is not a kind of garbage", hint=f"use one of {list(garbage)}", parameter="kind"
+        )
     out[num] = out[num].astype("float64")
-    out.iloc[origin + 1:, [out.columns.get_loc(c) for c in num]] = garbage[kind]()
+    out.iloc[origin + 1 :, [out.columns.get_loc(c) for c in num]] = garbage[kind]()
     return out
 
-def check_no_leakage(df:pd.DataFrame, # the clean series
-                     spec, # a FeatureSpec, or a callable df -> feature frame (to test custom features)
-                     origin:int, # row position of the forecast origin t
-                     horizon:int=1, # steps ahead
-                     kinds=("noise", "nan", "huge"), # garbage to try
-                    ) -> None:
+
+def check_no_leakage(
+    df: pd.DataFrame,  # the clean series
+    spec,  # a FeatureSpec, or a callable df -> feature frame (to test custom features)
+    origin: int,  # row position of the forecast origin t
+    horizon: int = 1,  # steps ahead
+    kinds=("noise", "nan", "huge"),  # garbage to try
+) -> None:
     "Raise `LeakageError` if any feature row <= origin or design row <= origin + horizon changes when data after the origin does."
     build = spec if callable(spec) else (lambda d: build_features(d, spec))
     with np.errstate(all="ignore"):
         clean = build(df)
         for kind in kinds:
             dirty = build(perturb_after(df, origin, kind))
-            changed = [c for c in clean.columns if not np.array_equal(clean[c].to_numpy()[:origin + 1], dirty[c].to_numpy()[:origin + 1], equal_nan=True)]
+            changed = [
+                c
+                for c in clean.columns
+                if not np.array_equal(
+                    clean[c].to_numpy()[: origin + 1], dirty[c].to_numpy()[: origin + 1], equal_nan=True
+                )
+            ]
             if changed:
-                raise LeakageError(f"feature(s) {changed[:5]} at or before origin row {origin} change when data after it is replaced by {kind}",
-                                   hint="compute them from past values only (shift, trailing windows, fits on earlier rows)", column=changed[0])
+                raise LeakageError(
+                    f"feature(s) {changed[:5]} at or before origin row {origin} change when data after it is replaced by {kind}",
+                    hint="compute them from past values only (shift, trailing windows, fits on earlier rows)",
+                    column=changed[0],
+                )
             stop = min(origin + horizon + 1, len(df))
-            dc, dd = (design_matrix(f, horizon=horizon, dropna=False, types=clean.attrs.get("feature_types") or {c: "past" for c in clean.columns}) for f in (clean, dirty))
-            moved = [c for c in dc.columns if not np.array_equal(dc[c].to_numpy()[:stop], dd[c].to_numpy()[:stop], equal_nan=True)]
-            if moved: raise LeakageError(f"design column(s) {moved[:5]} for targets up to origin + {horizon} change with data after the origin ({kind})", hint="check the feature types", column=moved[0])
+            dc, dd = (
+                design_matrix(
+                    f,
+                    horizon=horizon,
+                    dropna=False,
+                    types=clean.attrs.get("feature_types") or {c: "past" for c in clean.columns},
+                )
+                for f in (clean, dirty)
+            )
+            moved = [
+                c
+                for c in dc.columns
+                if not np.array_equal(dc[c].to_numpy()[:stop], dd[c].to_numpy()[:stop], equal_nan=True)
+            ]
+            if moved:
+                raise LeakageError(
+                    f"design column(s) {moved[:5]} for targets up to origin + {horizon} change with data after the origin ({kind})",
+                    hint="check the feature types",
+                    column=moved[0],
+                )

@@ -18,37 +18,59 @@ OUTPUT_NAMES = {  # TA-Lib output -> our suffix, for the multi-output indicators
     "stoch": {"slowk": "k", "slowd": "d"},
 }
 
-def _talib_function(name:str):
-    import talib.abstract as ta
-    try: return ta.Function(name.upper())
-    except Exception as e:
-        raise ConfigError(f"indicator {name!r} is not a TA-Lib function", hint="see talib.get_functions(); names are lower case, e.g. 'rsi', 'macd', 'bbands'", parameter=name) from e
 
-def _column_name(name:str, params:dict, defaults:dict) -> str:
+def _talib_function(name: str):
+    import talib.abstract as ta
+
+    try:
+        return ta.Function(name.upper())
+    except Exception as e:
+        raise ConfigError(
+            f"indicator {name!r} is not a TA-Lib function",
+            hint="see talib.get_functions(); names are lower case, e.g. 'rsi', 'macd', 'bbands'",
+            parameter=name,
+        ) from e
+
+
+def _column_name(name: str, params: dict, defaults: dict) -> str:
     "Stable name: periods in TA-Lib's order, then any other parameter that differs from its default."
     parts = [name] + [str(v) for k, v in params.items() if k.endswith("period")]
-    parts += [f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}" for k, v in params.items() if not k.endswith("period") and v != defaults[k]]
+    parts += [
+        f"{k}{v:g}" if isinstance(v, float) else f"{k}{v}"
+        for k, v in params.items()
+        if not k.endswith("period") and v != defaults[k]
+    ]
     return "_".join(parts)
 
 # %% ../nbs/03a_indicators.ipynb #130c4728
-def _inputs(df:pd.DataFrame, target:str, needed:list[str], name:str) -> dict:
+def _inputs(df: pd.DataFrame, target: str, needed: list[str], name: str) -> dict:
     cols = {"close": target, "open": "open", "high": "high", "low": "low", "volume": "volume"}
     missing = [c for c in needed if cols.get(c) not in df.columns]
     if missing:
-        raise FeatureError(f"indicator {name!r} needs column(s) {missing}, which the data does not have (columns: {list(df.columns)})",
-                           hint=f"drop {name!r} from the spec for this series, or load OHLCV data", column=missing[0])
+        raise FeatureError(
+            f"indicator {name!r} needs column(s) {missing}, which the data does not have (columns: {list(df.columns)})",
+            hint=f"drop {name!r} from the spec for this series, or load OHLCV data",
+            column=missing[0],
+        )
     return {c: df[cols[c]].to_numpy(dtype="float64") for c in needed}
+
 
 def _talib_indicator(df, target, name, params):
     fn = _talib_function(name)
     defaults = dict(fn.info["parameters"])
     unknown = sorted(set(params) - set(defaults))
-    if unknown: raise ConfigError(f"indicator {name!r} has no parameter(s) {unknown}", hint=f"its parameters are {dict(defaults)}", parameter=unknown[0])
+    if unknown:
+        raise ConfigError(
+            f"indicator {name!r} has no parameter(s) {unknown}",
+            hint=f"its parameters are {dict(defaults)}",
+            parameter=unknown[0],
+        )
     full = defaults | params
     needed = [c for v in fn.info["input_names"].values() for c in ([v] if isinstance(v, str) else v)]
     out = fn(_inputs(df, target, needed, name), **full)
     base = _column_name(name, full, defaults)
-    if not isinstance(out, list): return {base: out}
+    if not isinstance(out, list):
+        return {base: out}
     suffix = OUTPUT_NAMES.get(name, {})
     return {"_".join(filter(None, [base, suffix.get(o, o)])): v for o, v in zip(fn.info["output_names"], out)}
 
@@ -63,28 +85,39 @@ def _bbands(df, target, params):
         cols[f"{base}_width"] = (up - lo) / mid
     return cols
 
+
 def _log_return(df, target, params):
     period = params.get("period", 1)
     y = np.log(df[target].to_numpy(dtype="float64"))
-    out = np.full_like(y, np.nan); out[period:] = y[period:] - y[:-period]
+    out = np.full_like(y, np.nan)
+    out[period:] = y[period:] - y[:-period]
     return {f"log_return_{period}": out}
+
 
 def _volatility(df, target, params):
     window = params.get("window", 20)
     r = pd.Series(np.log(df[target].to_numpy(dtype="float64"))).diff()
     return {f"volatility_{window}": r.rolling(window).std().to_numpy()}
 
+
 SPECIAL = {"bbands": _bbands, "log_return": _log_return, "volatility": _volatility}
 
 # %% ../nbs/03a_indicators.ipynb #bf56d234
-def compute_indicators(df:pd.DataFrame, # OHLCV or a single series, on a time index
-                       spec:dict, # {"rsi": {"timeperiod": 14}, "macd": {}, ...}
-                       target:str|None=None, # the column playing `close` (default: df.attrs['target'] or 'close')
-                      ) -> pd.DataFrame:
+def compute_indicators(
+    df: pd.DataFrame,  # OHLCV or a single series, on a time index
+    spec: dict,  # {"rsi": {"timeperiod": 14}, "macd": {}, ...}
+    target: str | None = None,  # the column playing `close` (default: df.attrs['target'] or 'close')
+) -> pd.DataFrame:
     "Indicator columns on `df`'s index; warm-up rows are NaN (never filled)."
     target = target or df.attrs.get("target", "close")
-    if target not in df.columns: raise FeatureError(f"target column {target!r} not in the data", hint="pass target=", column=target)
-    if not isinstance(spec, dict): raise ConfigError(f"indicator spec must be a dict of name -> parameters, not {type(spec).__name__}", hint='e.g. {"rsi": {"timeperiod": 14}}', parameter="indicators")
+    if target not in df.columns:
+        raise FeatureError(f"target column {target!r} not in the data", hint="pass target=", column=target)
+    if not isinstance(spec, dict):
+        raise ConfigError(
+            f"indicator spec must be a dict of name -> parameters, not {type(spec).__name__}",
+            hint='e.g. {"rsi": {"timeperiod": 14}}',
+            parameter="indicators",
+        )
     cols = {}
     for name, params in spec.items():
         params = dict(params or {})

@@ -4,7 +4,8 @@
 
 # %% ../nbs/06_metrics.ipynb #40f59792
 from __future__ import annotations
-import logging, re
+import logging
+import re
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, MissingValueError
@@ -15,53 +16,93 @@ __all__ = ['log', 'rmse', 'mae', 'mape', 'smape', 'mase', 'r2', 'direction_accur
 # %% ../nbs/06_metrics.ipynb #ddb4b0c1
 log = logging.getLogger("forecast_nb.metrics")
 
+
 def _pair(y_true, y_pred):
     a, b = np.asarray(y_true, dtype="float64").ravel(), np.asarray(y_pred, dtype="float64").ravel()
-    if a.shape != b.shape: raise ConfigError(f"actuals have {a.size} values but forecasts {b.size}", hint="align them on the same dates", parameter="y_pred")
-    if a.size == 0: raise ConfigError("no values to score", hint="give at least one actual and forecast", parameter="y_true")
+    if a.shape != b.shape:
+        raise ConfigError(
+            f"actuals have {a.size} values but forecasts {b.size}",
+            hint="align them on the same dates",
+            parameter="y_pred",
+        )
+    if a.size == 0:
+        raise ConfigError("no values to score", hint="give at least one actual and forecast", parameter="y_true")
     bad = ~(np.isfinite(a) & np.isfinite(b))
-    if bad.any(): raise MissingValueError(f"{int(bad.sum())} NaN or infinite value(s) among actuals or forecasts, first at position {int(np.argmax(bad))}", hint="drop or fill them before scoring")
+    if bad.any():
+        raise MissingValueError(
+            f"{int(bad.sum())} NaN or infinite value(s) among actuals or forecasts, first at position {int(np.argmax(bad))}",
+            hint="drop or fill them before scoring",
+        )
     return a, b
+
 
 def rmse(y_true, y_pred) -> float:
     "Root mean squared error."
-    a, b = _pair(y_true, y_pred); return float(np.sqrt(np.mean((a - b) ** 2)))
+    a, b = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
 
 def mae(y_true, y_pred) -> float:
     "Mean absolute error."
-    a, b = _pair(y_true, y_pred); return float(np.mean(np.abs(a - b)))
+    a, b = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(a - b)))
 
 # %% ../nbs/06_metrics.ipynb #4d9e40b5
-def mape(y_true, y_pred, zeros:str="nan") -> float:
+def mape(y_true, y_pred, zeros: str = "nan") -> float:
     "Mean absolute percentage error, in percent; `zeros` = 'nan' | 'raise' | 'skip' when actuals contain 0."
     a, b = _pair(y_true, y_pred)
     z = a == 0
     if z.any():
         msg = f"MAPE is undefined: {int(z.sum())} actual value(s) are zero (first at position {int(np.argmax(z))})"
-        if zeros == "raise": raise ConfigError(msg, hint="use smape or mase, or zeros='skip'", parameter="zeros")
-        if zeros == "nan": log.warning("%s; returning NaN (use smape or mase)", msg); return float("nan")
-        if zeros != "skip": raise ConfigError(f"zeros={zeros!r} is not a policy", hint="use 'nan', 'raise' or 'skip'", parameter="zeros")
+        if zeros == "raise":
+            raise ConfigError(msg, hint="use smape or mase, or zeros='skip'", parameter="zeros")
+        if zeros == "nan":
+            log.warning("%s; returning NaN (use smape or mase)", msg)
+            return float("nan")
+        if zeros != "skip":
+            raise ConfigError(
+                f"zeros={zeros!r} is not a policy", hint="use 'nan', 'raise' or 'skip'", parameter="zeros"
+            )
         log.warning("%s; scoring the other %d", msg, int((~z).sum()))
         a, b = a[~z], b[~z]
-        if a.size == 0: return float("nan")
+        if a.size == 0:
+            return float("nan")
     return float(np.mean(np.abs((a - b) / a)) * 100)
+
 
 def smape(y_true, y_pred) -> float:
     "Symmetric MAPE in percent (0 to 200): mean of 2|y - ŷ| / (|y| + |ŷ|)."
     a, b = _pair(y_true, y_pred)
     den = np.abs(a) + np.abs(b)
-    with np.errstate(divide="ignore", invalid="ignore"): t = np.where(den == 0, 0.0, 2 * np.abs(a - b) / den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(den == 0, 0.0, 2 * np.abs(a - b) / den)
     return float(np.mean(t) * 100)
 
 # %% ../nbs/06_metrics.ipynb #d957209e
-def mase(y_true, y_pred, y_train, season:int=1) -> float:
+def mase(y_true, y_pred, y_train, season: int = 1) -> float:
     "Mean absolute scaled error: MAE over the in-sample MAE of the seasonal naive method with `season`."
     tr = np.asarray(y_train, dtype="float64").ravel()
-    if not isinstance(season, (int, np.integer)) or season < 1: raise ConfigError(f"season={season!r} must be a whole number >= 1", hint="1 for the naive scale, 12 for monthly data", parameter="season")
-    if tr.size <= season: raise ConfigError(f"MASE needs more than season={season} training values, got {tr.size}", hint="pass the model's training series as y_train", parameter="y_train")
+    if not isinstance(season, (int, np.integer)) or season < 1:
+        raise ConfigError(
+            f"season={season!r} must be a whole number >= 1",
+            hint="1 for the naive scale, 12 for monthly data",
+            parameter="season",
+        )
+    if tr.size <= season:
+        raise ConfigError(
+            f"MASE needs more than season={season} training values, got {tr.size}",
+            hint="pass the model's training series as y_train",
+            parameter="y_train",
+        )
     scale = np.mean(np.abs(tr[season:] - tr[:-season]))
-    if scale == 0: raise ConfigError("MASE is undefined: the training series' seasonal naive error is zero (constant series)", hint="use mae", parameter="y_train")
+    if scale == 0:
+        raise ConfigError(
+            "MASE is undefined: the training series' seasonal naive error is zero (constant series)",
+            hint="use mae",
+            parameter="y_train",
+        )
     return mae(y_true, y_pred) / float(scale)
+
 
 def r2(y_true, y_pred) -> float:
     "Coefficient of determination (1 - SSE / SST); NaN when the actuals are constant."
@@ -75,28 +116,43 @@ def direction_accuracy(y_true, y_pred, origin_value) -> float:
     a, b = _pair(y_true, y_pred)
     return float(np.mean(np.sign(a - origin_value) == np.sign(b - origin_value)) * 100)
 
+
 def coverage(y_true, lo, hi) -> float:
     "Share of actuals inside [lo, hi], in percent."
-    a, l = _pair(y_true, lo); _, h = _pair(y_true, hi)
+    a, l = _pair(y_true, lo)
+    _, h = _pair(y_true, hi)
     return float(np.mean((a >= l) & (a <= h)) * 100)
+
 
 def width(lo, hi) -> float:
     "Mean interval width."
-    l, h = _pair(lo, hi); return float(np.mean(h - l))
+    l, h = _pair(lo, hi)
+    return float(np.mean(h - l))
 
 # %% ../nbs/06_metrics.ipynb #5a8a24ac
-def evaluate(y_true, # actuals on the forecast dates
-             forecast:pd.DataFrame, # a model's predict() frame: yhat, lo_L, hi_L
-             y_train=None, # the training series (for MASE, and the origin value for direction accuracy)
-             season:int=1, # MASE's seasonal period
-             origin=None, # value(s) at the forecast origin(s), per row for rolling origins (default: y_train's last)
-            ) -> dict:
+def evaluate(
+    y_true,  # actuals on the forecast dates
+    forecast: pd.DataFrame,  # a model's predict() frame: yhat, lo_L, hi_L
+    y_train=None,  # the training series (for MASE, and the origin value for direction accuracy)
+    season: int = 1,  # MASE's seasonal period
+    origin=None,  # value(s) at the forecast origin(s), per row for rolling origins (default: y_train's last)
+) -> dict:
     "Every metric for one forecast: point metrics, MASE and direction (given y_train), coverage and width per level."
     yhat = forecast["yhat"] if isinstance(forecast, pd.DataFrame) else forecast
-    out = {"rmse": rmse(y_true, yhat), "mae": mae(y_true, yhat), "mape": mape(y_true, yhat), "smape": smape(y_true, yhat), "r2": r2(y_true, yhat)}
+    out = {
+        "rmse": rmse(y_true, yhat),
+        "mae": mae(y_true, yhat),
+        "mape": mape(y_true, yhat),
+        "smape": smape(y_true, yhat),
+        "r2": r2(y_true, yhat),
+    }
     if y_train is not None:
         out["mase"] = mase(y_true, yhat, y_train, season)
-        out["direction_accuracy"] = direction_accuracy(y_true, yhat, np.asarray(y_train, dtype="float64")[-1] if origin is None else np.asarray(origin, dtype="float64"))
+        out["direction_accuracy"] = direction_accuracy(
+            y_true,
+            yhat,
+            np.asarray(y_train, dtype="float64")[-1] if origin is None else np.asarray(origin, dtype="float64"),
+        )
     if isinstance(forecast, pd.DataFrame):
         for col in forecast.columns:
             m = re.fullmatch(r"lo_(\d+(?:\.\d+)?)", col)

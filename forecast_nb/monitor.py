@@ -4,7 +4,8 @@
 
 # %% ../nbs/14_monitor.ipynb #0708a6f0
 from __future__ import annotations
-import json, time
+import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -20,63 +21,116 @@ __all__ = ['LIVE_COLUMNS', 'live_errors', 'expectation', 'backtest_forecasts', '
            'MonitorReport', 'monitor_dir', 'check', 'check_notebook']
 
 # %% ../nbs/14_monitor.ipynb #35dde169
-LIVE_COLUMNS = ["model_version", "requested_at", "origin", "step", "ds", "yhat", "y", "error", "abs_error", "naive_abs_error"]
+LIVE_COLUMNS = [
+    "model_version",
+    "requested_at",
+    "origin",
+    "step",
+    "ds",
+    "yhat",
+    "y",
+    "error",
+    "abs_error",
+    "naive_abs_error",
+]
 
-def live_errors(predictions:pd.DataFrame, # rows of the prediction log (`PredictionLog.read`)
-                actuals:pd.Series) -> pd.DataFrame: # the realised series, on its dates
+
+def live_errors(
+    predictions: pd.DataFrame,  # rows of the prediction log (`PredictionLog.read`)
+    actuals: pd.Series,
+) -> pd.DataFrame:  # the realised series, on its dates
     "Each logged forecast step whose date has an actual: its error, and naive's (the actual at the origin)."
-    if not len(predictions): return pd.DataFrame(columns=LIVE_COLUMNS)
-    if actuals.index.tz is not None: actuals = actuals.tz_convert("UTC").tz_localize(None)   # as the log stores zoned times
+    if not len(predictions):
+        return pd.DataFrame(columns=LIVE_COLUMNS)
+    if actuals.index.tz is not None:
+        actuals = actuals.tz_convert("UTC").tz_localize(None)  # as the log stores zoned times
     p = predictions.sort_values("id").drop_duplicates(["model_version", "origin", "step"], keep="last")
     p = p[p["ds"].isin(actuals.index) & p["origin"].isin(actuals.index)]
     y, y0 = actuals.reindex(p["ds"]).to_numpy(), actuals.reindex(p["origin"]).to_numpy()
-    p = p.assign(y=y, error=y - p["yhat"].to_numpy(), abs_error=np.abs(y - p["yhat"].to_numpy()), naive_abs_error=np.abs(y - y0))
+    p = p.assign(
+        y=y, error=y - p["yhat"].to_numpy(), abs_error=np.abs(y - p["yhat"].to_numpy()), naive_abs_error=np.abs(y - y0)
+    )
     return p[LIVE_COLUMNS].reset_index(drop=True)
 
 # %% ../nbs/14_monitor.ipynb #0aa3703a
-def expectation(forecasts:pd.DataFrame) -> pd.DataFrame:
+def expectation(forecasts: pd.DataFrame) -> pd.DataFrame:
     "Per step, from a backtest's forecasts: the model's MAE, naive's, and how many forecasts back them."
-    f = forecasts.assign(abs_error=(forecasts["y"] - forecasts["yhat"]).abs(), naive=(forecasts["y"] - forecasts["y_origin"]).abs())
-    return f.groupby("step").agg(expected_mae=("abs_error", "mean"), expected_naive_mae=("naive", "mean"), backtest_n=("abs_error", "size"))
+    f = forecasts.assign(
+        abs_error=(forecasts["y"] - forecasts["yhat"]).abs(), naive=(forecasts["y"] - forecasts["y_origin"]).abs()
+    )
+    return f.groupby("step").agg(
+        expected_mae=("abs_error", "mean"), expected_naive_mae=("naive", "mean"), backtest_n=("abs_error", "size")
+    )
 
-def backtest_forecasts(run_id:str, tracking_uri:str) -> pd.DataFrame:
+
+def backtest_forecasts(run_id: str, tracking_uri: str) -> pd.DataFrame:
     "The training run's test-part forecasts (the validation part's when there was no test part)."
     import mlflow
     from mlflow.exceptions import MlflowException
-    for path in ("test/test_forecasts.parquet", "validation/val_forecasts.parquet"):
-        try: return pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, tracking_uri=tracking_uri))
-        except (MlflowException, OSError): continue
-    raise RegistryError(f"training run {run_id} has no backtest forecasts to compare with", hint="monitor models trained by forecast-nb's training workflow", parameter="name")
 
-def assess(errors:pd.DataFrame, # `live_errors`
-           expected:pd.DataFrame, # `expectation` of the deployed version
-           window:int=60, # the most recent origins scored
-           tolerance:float=0.5, # live MAE may exceed the backtest's by this fraction
-           min_samples:int=20) -> tuple[pd.DataFrame, dict]: # fewer scored steps than this: no verdict
+    for path in ("test/test_forecasts.parquet", "validation/val_forecasts.parquet"):
+        try:
+            return pd.read_parquet(
+                mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, tracking_uri=tracking_uri)
+            )
+        except (MlflowException, OSError):
+            continue
+    raise RegistryError(
+        f"training run {run_id} has no backtest forecasts to compare with",
+        hint="monitor models trained by forecast-nb's training workflow",
+        parameter="name",
+    )
+
+
+def assess(
+    errors: pd.DataFrame,  # `live_errors`
+    expected: pd.DataFrame,  # `expectation` of the deployed version
+    window: int = 60,  # the most recent origins scored
+    tolerance: float = 0.5,  # live MAE may exceed the backtest's by this fraction
+    min_samples: int = 20,
+) -> tuple[pd.DataFrame, dict]:  # fewer scored steps than this: no verdict
     "Live MAE per step over the last `window` origins beside the backtest's, and the verdict on them pooled."
     origins = sorted(errors["origin"].unique())[-window:]
     e = errors[errors["origin"].isin(origins)]
-    by = e.groupby("step").agg(n=("abs_error", "size"), live_mae=("abs_error", "mean"), live_rmse=("error", lambda v: float(np.sqrt(np.mean(np.square(v))))),
-                               live_naive_mae=("naive_abs_error", "mean"))
+    by = e.groupby("step").agg(
+        n=("abs_error", "size"),
+        live_mae=("abs_error", "mean"),
+        live_rmse=("error", lambda v: float(np.sqrt(np.mean(np.square(v))))),
+        live_naive_mae=("naive_abs_error", "mean"),
+    )
     by = by.join(expected, how="left").assign(ratio=lambda d: d["live_mae"] / d["expected_mae"])
-    judged = by[by["expected_mae"].notna()]                  # steps past the backtest's horizon are shown, not judged
+    judged = by[by["expected_mae"].notna()]  # steps past the backtest's horizon are shown, not judged
     n = int(judged["n"].sum())
-    pooled = lambda col: float((judged["n"] * judged[col]).sum() / n) if n else float("nan")
+
+    def pooled(col):
+        return float((judged["n"] * judged[col]).sum() / n) if n else float("nan")
+
     live, exp = pooled("live_mae"), pooled("expected_mae")
-    summary = {"n": n, "unjudged": int(by["n"].sum()) - n, "origins": len(origins), "live_mae": live, "expected_mae": exp,
-               "ratio": live / exp if n and exp > 0 else float("nan"), "live_naive_mae": pooled("live_naive_mae"),
-               "threshold": exp * (1 + tolerance), "enough": n >= min_samples}
-    summary["degraded"] = bool(summary["enough"] and live > summary["threshold"] + 1e-12 * max(1.0, abs(exp)))   # a perfect backtest is not beaten by rounding
+    summary = {
+        "n": n,
+        "unjudged": int(by["n"].sum()) - n,
+        "origins": len(origins),
+        "live_mae": live,
+        "expected_mae": exp,
+        "ratio": live / exp if n and exp > 0 else float("nan"),
+        "live_naive_mae": pooled("live_naive_mae"),
+        "threshold": exp * (1 + tolerance),
+        "enough": n >= min_samples,
+    }
+    summary["degraded"] = bool(
+        summary["enough"] and live > summary["threshold"] + 1e-12 * max(1.0, abs(exp))
+    )  # a perfect backtest is not beaten by rounding
     return by, summary
 
 # %% ../nbs/14_monitor.ipynb #6ea8d8c6
-def changes(y:pd.Series, log:bool|None=None) -> pd.Series:
+def changes(y: pd.Series, log: bool | None = None) -> pd.Series:
     "What drift is measured on: log returns (default for a positive series), or first differences."
     y = y.dropna()
     log = bool((y > 0).all()) if log is None else log
     return (np.log(y).diff() if log else y.diff()).dropna()
 
-def psi(reference, recent, bins:int=10) -> float:
+
+def psi(reference, recent, bins: int = 10) -> float:
     "Population stability index of `recent` against `reference`, over quantile bins of the reference."
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
     edges[0], edges[-1] = -np.inf, np.inf
@@ -84,45 +138,66 @@ def psi(reference, recent, bins:int=10) -> float:
     q = np.clip(np.histogram(recent, edges)[0] / len(recent), 1e-4, None)
     return float(np.sum((q - p) * np.log(q / p)))
 
-def drift(reference:pd.Series, # the inputs the model was trained on (e.g. changes of the training window)
-          recent:pd.Series, # the inputs since
-          ks_alpha:float=0.01, # KS p-value below this: drifted
-          psi_threshold:float=0.25) -> pd.DataFrame: # PSI above this: drifted
+
+def drift(
+    reference: pd.Series,  # the inputs the model was trained on (e.g. changes of the training window)
+    recent: pd.Series,  # the inputs since
+    ks_alpha: float = 0.01,  # KS p-value below this: drifted
+    psi_threshold: float = 0.25,
+) -> pd.DataFrame:  # PSI above this: drifted
     "Two-sample KS and PSI of `recent` against `reference`: statistic, p-value, threshold, verdict."
     from scipy.stats import chi2, ks_2samp
+
     ref, rec = np.asarray(reference, float), np.asarray(recent, float)
     ks = ks_2samp(ref, rec)
     bins = int(np.clip(len(rec) // 20, 3, 10))
     index = psi(ref, rec, bins)
-    p_index = float(chi2.sf(index / (1 / len(ref) + 1 / len(rec)), bins - 1))      # n_eff * PSI is about chi-square(bins - 1) without drift
-    return pd.DataFrame({"statistic": [float(ks.statistic), index], "p_value": [float(ks.pvalue), p_index],
-                         "threshold": [ks_alpha, psi_threshold], "rule": ["p_value <", "statistic >"],
-                         "drifted": [bool(ks.pvalue < ks_alpha), bool(index > psi_threshold)],
-                         "n_reference": len(ref), "n_recent": len(rec), "std_ratio": float(rec.std() / ref.std())},
-                        index=pd.Index(["ks", "psi"], name="test"))
+    p_index = float(
+        chi2.sf(index / (1 / len(ref) + 1 / len(rec)), bins - 1)
+    )  # n_eff * PSI is about chi-square(bins - 1) without drift
+    return pd.DataFrame(
+        {
+            "statistic": [float(ks.statistic), index],
+            "p_value": [float(ks.pvalue), p_index],
+            "threshold": [ks_alpha, psi_threshold],
+            "rule": ["p_value <", "statistic >"],
+            "drifted": [bool(ks.pvalue < ks_alpha), bool(index > psi_threshold)],
+            "n_reference": len(ref),
+            "n_recent": len(rec),
+            "std_ratio": float(rec.std() / ref.std()),
+        },
+        index=pd.Index(["ks", "psi"], name="test"),
+    )
 
 # %% ../nbs/14_monitor.ipynb #3ad108b4
 @dataclass
 class MonitorReport:
     "One monitoring check of a deployed model: live error against its backtest, drift of its inputs, what was done."
-    name:str
-    version:str
-    summary:dict # pooled live MAE, expected MAE, ratio, threshold, n, degraded
-    by_step:pd.DataFrame # per step: n, live MAE, naive's, the backtest's, ratio
-    drift:pd.DataFrame # KS and PSI rows
-    errors:pd.DataFrame # the scored live forecasts
-    tolerance:float
-    min_samples:int
-    run_id:str|None = None # the monitoring run in MLflow
-    report_path:str|None = None
-    retrain:dict|None = None # the training run's summary, when one was started
+
+    name: str
+    version: str
+    summary: dict  # pooled live MAE, expected MAE, ratio, threshold, n, degraded
+    by_step: pd.DataFrame  # per step: n, live MAE, naive's, the backtest's, ratio
+    drift: pd.DataFrame  # KS and PSI rows
+    errors: pd.DataFrame  # the scored live forecasts
+    tolerance: float
+    min_samples: int
+    run_id: str | None = None  # the monitoring run in MLflow
+    report_path: str | None = None
+    retrain: dict | None = None  # the training run's summary, when one was started
 
     @property
-    def degraded(self) -> bool: return bool(self.summary["degraded"])
+    def degraded(self) -> bool:
+        return bool(self.summary["degraded"])
+
     @property
-    def drifted(self) -> bool: return bool(len(self.drift) and self.drift["drifted"].any())
+    def drifted(self) -> bool:
+        return bool(len(self.drift) and self.drift["drifted"].any())
+
     @property
-    def flagged(self) -> bool: return self.degraded or self.drifted
+    def flagged(self) -> bool:
+        return self.degraded or self.drifted
+
     @property
     def status(self) -> str:
         flags = [f for f, on in (("degraded", self.degraded), ("drift", self.drifted)) if on]
@@ -131,146 +206,259 @@ class MonitorReport:
     def plot(self):
         "Live MAE per step against the backtest band, and live error over time."
         import matplotlib.pyplot as plt
+
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.4))
         s, t = self.by_step, self.tolerance
         a.set(xlabel="step", ylabel="MAE", title=f"{self.name} v{self.version}: {self.status}")
-        if not len(s): a.text(0.5, 0.5, "no live forecast scored yet", ha="center", transform=a.transAxes)
+        if not len(s):
+            a.text(0.5, 0.5, "no live forecast scored yet", ha="center", transform=a.transAxes)
         else:
             s = s.astype(float)
-            a.fill_between(s.index, s["expected_mae"], s["expected_mae"] * (1 + t), color="tab:green", alpha=0.2, label=f"backtest MAE to +{t:.0%}")
-            a.plot(s.index, s["expected_mae"], "g--", label="backtest MAE"); a.plot(s.index, s["live_mae"], "o-", color="tab:red", label="live MAE")
-            a.plot(s.index, s["live_naive_mae"], ":", color="gray", label="live naive MAE"); a.legend(fontsize=8); a.set_xticks(s.index)
+            a.fill_between(
+                s.index,
+                s["expected_mae"],
+                s["expected_mae"] * (1 + t),
+                color="tab:green",
+                alpha=0.2,
+                label=f"backtest MAE to +{t:.0%}",
+            )
+            a.plot(s.index, s["expected_mae"], "g--", label="backtest MAE")
+            a.plot(s.index, s["live_mae"], "o-", color="tab:red", label="live MAE")
+            a.plot(s.index, s["live_naive_mae"], ":", color="gray", label="live naive MAE")
+            a.legend(fontsize=8)
+            a.set_xticks(s.index)
         if len(self.errors):
             daily = self.errors.groupby("ds")["abs_error"].mean()
             b.plot(daily.index, daily, ".", color="tab:red", alpha=0.4, label="live |error| (mean over steps)")
             b.plot(daily.index, daily.rolling(10, min_periods=1).mean(), color="tab:red", label="rolling mean (10)")
             b.axhline(self.summary["expected_mae"], color="g", ls="--", label="backtest MAE")
             b.axhline(self.summary["threshold"], color="g", ls=":", label="degraded above")
-            b.legend(fontsize=8); b.set(title="live error over time"); b.tick_params(axis="x", labelrotation=30)
+            b.legend(fontsize=8)
+            b.set(title="live error over time")
+            b.tick_params(axis="x", labelrotation=30)
         fig.tight_layout()
         return fig
 
     def markdown(self) -> str:
         "The short report, as Markdown."
         s = self.summary
-        lines = [f"# Monitoring {self.name} v{self.version}: {self.status}", "",
-                 f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; backtest expects {s['expected_mae']:.4g} "
-                 f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}" if s["n"] else
-                 f"- no forecast of v{self.version} in the prediction log has its actual yet (a verdict needs {self.min_samples} scored steps)",
-                 *([f"- {s['unjudged']} scored steps lie past the backtest's horizon: shown, not judged"] if s.get("unjudged") else []),
-                 "- drift: " + "; ".join(f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
-                                          for k, r in self.drift.iterrows()) if len(self.drift) else "- drift: not enough recent data",
-                 "", "## By step", "", "```", self.by_step.round(4).to_string() if len(self.by_step) else "(none yet)", "```", "",
-                 "## Drift", "", "```", self.drift.round(4).to_string() if len(self.drift) else "(none)", "```"]
-        if self.retrain: lines += ["", "## Retraining", "", f"- run {self.retrain['run_id']}: {self.retrain['decision']}"]
+        lines = [
+            f"# Monitoring {self.name} v{self.version}: {self.status}",
+            "",
+            f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; backtest expects {s['expected_mae']:.4g} "
+            f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}"
+            if s["n"]
+            else f"- no forecast of v{self.version} in the prediction log has its actual yet (a verdict needs {self.min_samples} scored steps)",
+            *(
+                [f"- {s['unjudged']} scored steps lie past the backtest's horizon: shown, not judged"]
+                if s.get("unjudged")
+                else []
+            ),
+            "- drift: "
+            + "; ".join(
+                f"{k} {r.statistic:.4g} (p={r.p_value:.2g})" + (" DRIFT" if r.drifted else "")
+                for k, r in self.drift.iterrows()
+            )
+            if len(self.drift)
+            else "- drift: not enough recent data",
+            "",
+            "## By step",
+            "",
+            "```",
+            self.by_step.round(4).to_string() if len(self.by_step) else "(none yet)",
+            "```",
+            "",
+            "## Drift",
+            "",
+            "```",
+            self.drift.round(4).to_string() if len(self.drift) else "(none)",
+            "```",
+        ]
+        if self.retrain:
+            lines += ["", "## Retraining", "", f"- run {self.retrain['run_id']}: {self.retrain['decision']}"]
         return "\n".join(lines) + "\n"
 
     def to_dict(self) -> dict:
         "The machine-readable summary (what `forecast-nb monitor --json` prints)."
-        nan_free = {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in self.summary.items()}   # valid JSON for jq
-        return {"name": self.name, "version": self.version, "status": self.status, "degraded": self.degraded, "drifted": self.drifted,
-                "summary": nan_free, "drift": json.loads(self.drift.to_json(orient="index")), "run_id": self.run_id,
-                "report": self.report_path, "retrain": self.retrain}
+        nan_free = {
+            k: None if isinstance(v, float) and np.isnan(v) else v for k, v in self.summary.items()
+        }  # valid JSON for jq
+        return {
+            "name": self.name,
+            "version": self.version,
+            "status": self.status,
+            "degraded": self.degraded,
+            "drifted": self.drifted,
+            "summary": nan_free,
+            "drift": json.loads(self.drift.to_json(orient="index")),
+            "run_id": self.run_id,
+            "report": self.report_path,
+            "retrain": self.retrain,
+        }
 
 # %% ../nbs/14_monitor.ipynb #c720d5a4
 def monitor_dir() -> Path:
     "Where reports go: `_runs/monitor/` (or under $FORECAST_NB_RUNS)."
     return runs_dir("monitor")
 
-def _deployed_info(name:str, alias:str, uri:str) -> tuple[str, str, dict]:
+
+def _deployed_info(name: str, alias: str, uri: str) -> tuple[str, str, dict]:
     "The version `alias` points at, its training run and its metadata (config, data span, metrics)."
     import mlflow
     from forecast_nb.tracking import mlflow_client
+
     c = mlflow_client(uri)
     version = alias_version(name, alias, c)
-    if version is None: raise RegistryError(f"registered model {name!r} has no {alias!r} alias in {uri}", hint="check --name, --alias and --tracking-uri", parameter="name")
-    where = c.get_model_version_download_uri(name, version)          # from this registry: MLflow's models:/ URIs ask the process-wide one
+    if version is None:
+        raise RegistryError(
+            f"registered model {name!r} has no {alias!r} alias in {uri}",
+            hint="check --name, --alias and --tracking-uri",
+            parameter="name",
+        )
+    where = c.get_model_version_download_uri(
+        name, version
+    )  # from this registry: MLflow's models:/ URIs ask the process-wide one
     mlmodel = mlflow.artifacts.download_artifacts(artifact_uri=f"{where.rstrip('/')}/MLmodel", tracking_uri=uri)
     return version, c.get_model_version(name, version).run_id, mlflow.models.Model.load(mlmodel).metadata or {}
 
-def _log_check(report:MonitorReport, uri:str, experiment:str, folder:Path) -> str:
+
+def _log_check(report: MonitorReport, uri: str, experiment: str, folder: Path) -> str:
     "The check as an MLflow run: metrics, tags, the plot, the tables and the report."
     from mlflow.entities import Metric, RunTag
     from forecast_nb.tracking import ended, experiment_id, mlflow_client
     import matplotlib.pyplot as plt
+
     client, now = mlflow_client(uri), int(time.time() * 1000)
-    rid = client.create_run(experiment_id(experiment, uri), run_name=f"monitor-{report.name}-v{report.version}",
-                            tags={"workflow.stage": "monitoring", "model.name": report.name, "model.version": report.version}).info.run_id
+    rid = client.create_run(
+        experiment_id(experiment, uri),
+        run_name=f"monitor-{report.name}-v{report.version}",
+        tags={"workflow.stage": "monitoring", "model.name": report.name, "model.version": report.version},
+    ).info.run_id
     with ended(client, rid):
         s = report.summary
-        metrics = {f"live_{k}" if k in ("n", "origins") else k: float(v) for k, v in s.items() if isinstance(v, (int, float, bool, np.number))}
+        metrics = {
+            f"live_{k}" if k in ("n", "origins") else k: float(v)
+            for k, v in s.items()
+            if isinstance(v, (int, float, bool, np.number))
+        }
         metrics |= {f"live_mae_step_{k}": float(v) for k, v in report.by_step["live_mae"].items()}
-        metrics |= {f"drift_{t}": float(r.statistic) for t, r in report.drift.iterrows()} | {f"drift_{t}_flag": float(r.drifted) for t, r in report.drift.iterrows()}
-        if "ks" in report.drift.index: metrics["drift_ks_pvalue"] = float(report.drift.loc["ks", "p_value"])
-        client.log_batch(rid, metrics=[Metric(k, v, now, 0) for k, v in metrics.items() if v == v],
-                         tags=[RunTag("monitor.status", report.status)])
-        fig = report.plot(); fig.savefig(folder / "live_error.png", dpi=90, bbox_inches="tight"); plt.close(fig)
-        report.by_step.to_csv(folder / "by_step.csv"); report.drift.to_csv(folder / "drift.csv")
+        metrics |= {f"drift_{t}": float(r.statistic) for t, r in report.drift.iterrows()} | {
+            f"drift_{t}_flag": float(r.drifted) for t, r in report.drift.iterrows()
+        }
+        if "ks" in report.drift.index:
+            metrics["drift_ks_pvalue"] = float(report.drift.loc["ks", "p_value"])
+        client.log_batch(
+            rid,
+            metrics=[Metric(k, v, now, 0) for k, v in metrics.items() if v == v],
+            tags=[RunTag("monitor.status", report.status)],
+        )
+        fig = report.plot()
+        fig.savefig(folder / "live_error.png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        report.by_step.to_csv(folder / "by_step.csv")
+        report.drift.to_csv(folder / "drift.csv")
         report.errors.to_csv(folder / "live_errors.csv", index=False)
         (folder / "report.md").write_text(report.markdown())
         client.log_artifacts(rid, str(folder))
     return rid
 
-def check(name:str, # registered model
-          data:str, # the data source as it is now (with the actuals since training)
-          alias:str="production", # the deployed alias
-          tracking_uri:str|None=None, # MLflow (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
-          log_url:str="sqlite:///predictions.db", # the API's prediction log
-          window:int=60, # live error: the most recent origins scored
-          tolerance:float=0.5, # live MAE may exceed the backtest's by this fraction
-          min_samples:int=20, # scored steps needed for a verdict
-          drift_window:int=60, # drift: the most recent changes compared
-          reference_rows:int=500, # drift: the last rows of the training data as reference
-          ks_alpha:float=0.01, psi_threshold:float=0.25, # drift thresholds
-          experiment:str="monitoring", # MLflow experiment of the checks
-          retrain:bool=False) -> MonitorReport: # start the training workflow when the check flags
+
+def check(
+    name: str,  # registered model
+    data: str,  # the data source as it is now (with the actuals since training)
+    alias: str = "production",  # the deployed alias
+    tracking_uri: str | None = None,  # MLflow (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
+    log_url: str = "sqlite:///predictions.db",  # the API's prediction log
+    window: int = 60,  # live error: the most recent origins scored
+    tolerance: float = 0.5,  # live MAE may exceed the backtest's by this fraction
+    min_samples: int = 20,  # scored steps needed for a verdict
+    drift_window: int = 60,  # drift: the most recent changes compared
+    reference_rows: int = 500,  # drift: the last rows of the training data as reference
+    ks_alpha: float = 0.01,
+    psi_threshold: float = 0.25,  # drift thresholds
+    experiment: str = "monitoring",  # MLflow experiment of the checks
+    retrain: bool = False,
+) -> MonitorReport:  # start the training workflow when the check flags
     "One monitoring check: live error against the backtest, input drift, logged to MLflow; retrain on request."
     uri = default_tracking_uri(tracking_uri)
     version, run_id, meta = _deployed_info(name, alias, uri)
     cfg = TrainConfig.from_dict(meta["config"]) if meta.get("config") else None
-    if cfg is not None and redact(data) != cfg.data: cfg = cfg.replace(table=None, query=None)   # another source: its own table
+    if cfg is not None and redact(data) != cfg.data:
+        cfg = cfg.replace(table=None, query=None)  # another source: its own table
     df = load(data, **({} if cfg is None else cfg.loader_options()))
     y = df[df.attrs["target"]]
-    with PredictionLog(log_url, writer=False) as plog: errors = live_errors(plog.read(name, version), y)
+    with PredictionLog(log_url, writer=False) as plog:
+        errors = live_errors(plog.read(name, version), y)
     by_step, summary = assess(errors, expectation(backtest_forecasts(run_id, uri)), window, tolerance, min_samples)
     end = pd.Timestamp(meta["data_end"]) if meta.get("data_end") else None
-    train, since = (y[y.index <= end], y[y.index >= end]) if end is not None else (y.iloc[:-drift_window], y.iloc[-drift_window - 1:])
-    use_log = bool((y > 0).all())                            # one kind of change on both sides
+    train, since = (
+        (y[y.index <= end], y[y.index >= end])
+        if end is not None
+        else (y.iloc[:-drift_window], y.iloc[-drift_window - 1 :])
+    )
+    use_log = bool((y > 0).all())  # one kind of change on both sides
     recent = changes(since, use_log).iloc[-drift_window:]
-    table = drift(changes(train.iloc[-reference_rows - 1:], use_log), recent, ks_alpha, psi_threshold) if len(recent) >= min_samples else pd.DataFrame()
+    table = (
+        drift(changes(train.iloc[-reference_rows - 1 :], use_log), recent, ks_alpha, psi_threshold)
+        if len(recent) >= min_samples
+        else pd.DataFrame()
+    )
     report = MonitorReport(name, version, summary, by_step, table, errors, tolerance, min_samples)
     folder = make_dir(monitor_dir() / f"{name}-v{version}-{time.strftime('%Y%m%d-%H%M%S')}")
-    report.run_id = _log_check(report, uri, experiment, folder)              # the finding is on record before anything else runs
+    report.run_id = _log_check(report, uri, experiment, folder)  # the finding is on record before anything else runs
     report.report_path = str(folder / "report.md")
-    if retrain and report.flagged: _retrain(report, cfg, data, uri, folder)
+    if retrain and report.flagged:
+        _retrain(report, cfg, data, uri, folder)
     return report
 
-def _retrain(report:MonitorReport, cfg:TrainConfig|None, data:str, uri:str, folder:Path):
+
+def _retrain(report: MonitorReport, cfg: TrainConfig | None, data: str, uri: str, folder: Path):
     "The training workflow with the deployed version's config on the fresh data; its outcome joins the check's run and report."
     from mlflow.entities import RunTag
     from forecast_nb.pipeline import run_training
     from forecast_nb.tracking import mlflow_client
+
     client = mlflow_client(uri)
     try:
-        if cfg is None: raise RegistryError(f"{report.name} v{report.version} carries no training config to retrain with", hint="retrain it with forecast-nb run and its original options", parameter="name")
-        res = run_training(cfg.replace(data=data, tracking_uri=uri, model_name=report.name, run_name=f"retrain-{report.name}"))
+        if cfg is None:
+            raise RegistryError(
+                f"{report.name} v{report.version} carries no training config to retrain with",
+                hint="retrain it with forecast-nb run and its original options",
+                parameter="name",
+            )
+        res = run_training(
+            cfg.replace(data=data, tracking_uri=uri, model_name=report.name, run_name=f"retrain-{report.name}")
+        )
     except Exception as e:
-        client.set_tag(report.run_id, "retrain.error", f"{type(e).__name__}: {e}"[:5000]); raise
+        client.set_tag(report.run_id, "retrain.error", f"{type(e).__name__}: {e}"[:5000])
+        raise
     report.retrain = res.to_dict()
-    (folder / "report.md").write_text(report.markdown()); client.log_artifact(report.run_id, str(folder / "report.md"))
-    client.log_batch(report.run_id, tags=[RunTag("retrain.run_id", res.run_id), RunTag("retrain.version", res.logged.version or "not registered"),
-                                          RunTag("retrain.promoted", str(res.logged.promoted).lower())])
+    (folder / "report.md").write_text(report.markdown())
+    client.log_artifact(report.run_id, str(folder / "report.md"))
+    client.log_batch(
+        report.run_id,
+        tags=[
+            RunTag("retrain.run_id", res.run_id),
+            RunTag("retrain.version", res.logged.version or "not registered"),
+            RunTag("retrain.promoted", str(res.logged.promoted).lower()),
+        ],
+    )
 
 # %% ../nbs/14_monitor.ipynb #fc7b84e3
-def check_notebook(parameters:dict, # `check`'s arguments by name: name, data, tracking_uri, log_url, retrain, ...
-                   output:str|Path|None=None, # the executed notebook (default: under _runs/notebooks/)
-                   progress:bool=True) -> dict:
+def check_notebook(
+    parameters: dict,  # `check`'s arguments by name: name, data, tracking_uri, log_url, retrain, ...
+    output: str | Path | None = None,  # the executed notebook (default: under _runs/notebooks/)
+    progress: bool = True,
+) -> dict:
     "Run the monitor notebook; returns the check's summary (`MonitorReport.to_dict`) and the notebook's path."
     from forecast_nb.runner import executed_path, run_workflow
     from forecast_nb.tracking import mlflow_client
+
     output = executed_path("monitor", output)
     summary_path = output.with_suffix(".json")
     run_workflow("monitor", parameters | {"summary_path": str(summary_path)}, output, progress)
     summary = json.loads(summary_path.read_text())
-    mlflow_client(default_tracking_uri(parameters.get("tracking_uri"))).log_artifact(summary["run_id"], str(output), "notebook")
+    mlflow_client(default_tracking_uri(parameters.get("tracking_uri"))).log_artifact(
+        summary["run_id"], str(output), "notebook"
+    )
     return summary | {"notebook": str(output)}

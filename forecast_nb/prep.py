@@ -17,10 +17,13 @@ __all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf
 # %% ../nbs/04_prep.ipynb #4376deb1
 SCALERS = ("standard", "minmax", "robust", "none")
 
+
 class Scaler:
     "Per-column scaling fit on training data only: standard, minmax, robust or none, optionally after a log."
-    def __init__(self, kind:str="standard", log:bool=False):
-        if kind not in SCALERS: raise ConfigError(f"scaler kind={kind!r} is not supported", hint=f"use one of {SCALERS}", parameter="kind")
+
+    def __init__(self, kind: str = "standard", log: bool = False):
+        if kind not in SCALERS:
+            raise ConfigError(f"scaler kind={kind!r} is not supported", hint=f"use one of {SCALERS}", parameter="kind")
         self.kind, self.log = kind, log
         self.center_ = self.scale_ = None
 
@@ -28,7 +31,8 @@ class Scaler:
         a = np.asarray(x, dtype="float64")
         if self.log:
             frame = x if isinstance(x, (pd.Series, pd.DataFrame)) else pd.DataFrame(a.reshape(len(a), -1))
-            for _, col in (frame.items() if isinstance(frame, pd.DataFrame) else [(frame.name, frame)]): check_positive(col, f"the log scaler ({why})")
+            for _, col in frame.items() if isinstance(frame, pd.DataFrame) else [(frame.name, frame)]:
+                check_positive(col, f"the log scaler ({why})")
             a = np.log(a)
         return a
 
@@ -36,21 +40,36 @@ class Scaler:
         "Learn centre and scale from the training data `x` (Series, DataFrame or array)."
         a = self._values(x, "fit")
         a2 = a.reshape(len(a), -1)
-        if len(a2) < 2: raise SeriesTooShortError(f"a scaler needs at least 2 training rows, got {len(a2)}", hint="use a longer training part")
-        if self.kind == "standard": c, s = np.nanmean(a2, 0), np.nanstd(a2, 0)
-        elif self.kind == "minmax": c, s = np.nanmin(a2, 0), np.nanmax(a2, 0) - np.nanmin(a2, 0)
+        if len(a2) < 2:
+            raise SeriesTooShortError(
+                f"a scaler needs at least 2 training rows, got {len(a2)}", hint="use a longer training part"
+            )
+        if self.kind == "standard":
+            c, s = np.nanmean(a2, 0), np.nanstd(a2, 0)
+        elif self.kind == "minmax":
+            c, s = np.nanmin(a2, 0), np.nanmax(a2, 0) - np.nanmin(a2, 0)
         elif self.kind == "robust":
-            q1, med, q3 = np.nanpercentile(a2, [25, 50, 75], axis=0); c, s = med, q3 - q1
-        else: c, s = np.zeros(a2.shape[1]), np.ones(a2.shape[1])
-        self.center_, self.scale_ = c, np.where(s > 0, s, 1.0)   # a constant training column is centred, not divided by 0
+            q1, med, q3 = np.nanpercentile(a2, [25, 50, 75], axis=0)
+            c, s = med, q3 - q1
+        else:
+            c, s = np.zeros(a2.shape[1]), np.ones(a2.shape[1])
+        self.center_, self.scale_ = (
+            c,
+            np.where(s > 0, s, 1.0),
+        )  # a constant training column is centred, not divided by 0
         self.fit_index_ = (x.index[0], x.index[-1]) if hasattr(x, "index") else None
         return self
 
     def _check(self, x=None):
-        if self.center_ is None: raise NotFittedError("Scaler used before fit", hint="call .fit(train) first, on the training part only")
+        if self.center_ is None:
+            raise NotFittedError("Scaler used before fit", hint="call .fit(train) first, on the training part only")
         width = 1 if x is None or np.ndim(x) == 1 else np.shape(x)[1]
         if x is not None and width != len(self.center_):
-            raise FeatureError(f"scaler was fit on {len(self.center_)} column(s) but is given {width}", hint="transform the same columns the scaler was fit on", column=None)
+            raise FeatureError(
+                f"scaler was fit on {len(self.center_)} column(s) but is given {width}",
+                hint="transform the same columns the scaler was fit on",
+                column=None,
+            )
 
     def transform(self, x):
         "Scale `x` with the training part's numbers; keeps pandas index and columns."
@@ -71,75 +90,120 @@ class Scaler:
         return {"kind": self.kind, "log": self.log, "center": self.center_.tolist(), "scale": self.scale_.tolist()}
 
     @classmethod
-    def from_dict(cls, d:dict) -> Scaler:
-        s = cls(d["kind"], d["log"]); s.center_, s.scale_ = np.array(d["center"]), np.array(d["scale"]); return s
+    def from_dict(cls, d: dict) -> Scaler:
+        s = cls(d["kind"], d["log"])
+        s.center_, s.scale_ = np.array(d["center"]), np.array(d["scale"])
+        return s
+
 
 def _like(x, values):
-    if isinstance(x, pd.DataFrame): return pd.DataFrame(values, index=x.index, columns=x.columns)
-    if isinstance(x, pd.Series): return pd.Series(values, index=x.index, name=x.name)
+    if isinstance(x, pd.DataFrame):
+        return pd.DataFrame(values, index=x.index, columns=x.columns)
+    if isinstance(x, pd.Series):
+        return pd.Series(values, index=x.index, name=x.name)
     return values
 
 # %% ../nbs/04_prep.ipynb #b64c8821
 class Windows(NamedTuple):
     "Supervised windows: inputs `X` (N, lookback, features), labels `Y` (N, horizon), and each window's origin."
-    X:np.ndarray
-    Y:np.ndarray
-    origins:pd.Index
 
-def make_windows(inputs, # (n,) or (n, features): Series, DataFrame or array, already scaled
-                 target, # (n,): the values to forecast, already scaled
-                 lookback:int, # input rows per window, ending at the origin
-                 horizon:int, # target values after the origin
-                 stride:int=1, # rows between consecutive origins
-                ) -> Windows:
+    X: np.ndarray
+    Y: np.ndarray
+    origins: pd.Index
+
+
+def make_windows(
+    inputs,  # (n,) or (n, features): Series, DataFrame or array, already scaled
+    target,  # (n,): the values to forecast, already scaled
+    lookback: int,  # input rows per window, ending at the origin
+    horizon: int,  # target values after the origin
+    stride: int = 1,  # rows between consecutive origins
+) -> Windows:
     "Windows whose inputs end at origin t and whose labels are the target at t+1 .. t+horizon."
     from numpy.lib.stride_tricks import sliding_window_view
+
     for name, v in (("lookback", lookback), ("horizon", horizon), ("stride", stride)):
-        if not isinstance(v, int) or v < 1: raise ConfigError(f"{name}={v!r} must be a whole number >= 1", hint=f"e.g. {name}=30", parameter=name)
-    X = np.asarray(inputs, dtype="float32"); X = X.reshape(len(X), -1)
+        if not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name}={v!r} must be a whole number >= 1", hint=f"e.g. {name}=30", parameter=name)
+    X = np.asarray(inputs, dtype="float32")
+    X = X.reshape(len(X), -1)
     y = np.asarray(target, dtype="float32").reshape(-1)
-    if len(X) != len(y): raise FeatureError(f"inputs have {len(X)} rows but target has {len(y)}", hint="align them on the same index first")
+    if len(X) != len(y):
+        raise FeatureError(
+            f"inputs have {len(X)} rows but target has {len(y)}", hint="align them on the same index first"
+        )
     if len(X) < lookback + horizon:
-        raise SeriesTooShortError(f"{len(X)} rows are too few for lookback={lookback} and horizon={horizon} (need at least {lookback + horizon})", hint="use a shorter lookback or more data", rows=len(X))
+        raise SeriesTooShortError(
+            f"{len(X)} rows are too few for lookback={lookback} and horizon={horizon} (need at least {lookback + horizon})",
+            hint="use a shorter lookback or more data",
+            rows=len(X),
+        )
     n_win = len(X) - lookback - horizon + 1
     Xw = sliding_window_view(X, lookback, axis=0)[:n_win:stride].transpose(0, 2, 1)
     Yw = sliding_window_view(y[lookback:], horizon)[:n_win:stride]
     index = inputs.index if hasattr(inputs, "index") else pd.RangeIndex(len(X))
-    return Windows(Xw, Yw, index[lookback - 1:lookback - 1 + n_win:stride])
+    return Windows(Xw, Yw, index[lookback - 1 : lookback - 1 + n_win : stride])
 
-def last_window(inputs, lookback:int) -> np.ndarray:
+
+def last_window(inputs, lookback: int) -> np.ndarray:
     "The single input window ending at the last row: what the model forecasts from, shape (1, lookback, features)."
-    X = np.asarray(inputs, dtype="float32"); X = X.reshape(len(X), -1)
-    if len(X) < lookback: raise SeriesTooShortError(f"{len(X)} rows are fewer than lookback={lookback}", hint="give at least `lookback` rows of history", rows=len(X))
+    X = np.asarray(inputs, dtype="float32")
+    X = X.reshape(len(X), -1)
+    if len(X) < lookback:
+        raise SeriesTooShortError(
+            f"{len(X)} rows are fewer than lookback={lookback}",
+            hint="give at least `lookback` rows of history",
+            rows=len(X),
+        )
     return X[-lookback:][None]
 
 # %% ../nbs/04_prep.ipynb #61bb1453
-def to_tf_dataset(windows:Windows, batch_size:int=32, shuffle:bool=False, seed:int|None=None):
+def to_tf_dataset(windows: Windows, batch_size: int = 32, shuffle: bool = False, seed: int | None = None):
     "A batched `tf.data.Dataset` of (X, Y) built lazily from windows (imports TensorFlow)."
     import tensorflow as tf
+
     ds = tf.data.Dataset.from_tensor_slices((windows.X, windows.Y))
-    if shuffle: ds = ds.shuffle(len(windows.X), seed=seed, reshuffle_each_iteration=True)
+    if shuffle:
+        ds = ds.shuffle(len(windows.X), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/04_prep.ipynb #612e7e68
-def future_index(index:pd.DatetimeIndex, horizon:int) -> pd.DatetimeIndex:
+def future_index(index: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:
     "The `horizon` timestamps after `index` on its frequency grid (e.g. the next NYSE trading days)."
-    if index.freq is None: raise ConfigError("the index has no frequency, so future dates are unknown", hint="load the data with forecast_nb.data.load, or set index.freq", parameter="freq")
+    if index.freq is None:
+        raise ConfigError(
+            "the index has no frequency, so future dates are unknown",
+            hint="load the data with forecast_nb.data.load, or set index.freq",
+            parameter="freq",
+        )
     return pd.date_range(index[-1], periods=horizon + 1, freq=index.freq, name=index.name)[1:]
 
-def exog_future(history:pd.DataFrame, # the series up to the forecast origin (as `load` returns it)
-                spec:FeatureSpec, # the model's feature recipe
-                horizon:int, # steps ahead
-                features:pd.DataFrame|None=None, # build_features(history, spec), if already built
-               ) -> pd.DataFrame:
+
+def exog_future(
+    history: pd.DataFrame,  # the series up to the forecast origin (as `load` returns it)
+    spec: FeatureSpec,  # the model's feature recipe
+    horizon: int,  # steps ahead
+    features: pd.DataFrame | None = None,  # build_features(history, spec), if already built
+) -> pd.DataFrame:
     "Design rows for the `horizon` future timestamps: past features from the last `horizon` rows, known ones for the future dates."
-    if len(history) < horizon: raise SeriesTooShortError(f"{len(history)} rows of history are fewer than horizon={horizon}", hint="give more history", rows=len(history))
+    if len(history) < horizon:
+        raise SeriesTooShortError(
+            f"{len(history)} rows of history are fewer than horizon={horizon}",
+            hint="give more history",
+            rows=len(history),
+        )
     feats = build_features(history, spec) if features is None else features
     types = feats.attrs["feature_types"]
     fut = future_index(history.index, horizon)
-    past = feats[[c for c in feats.columns if types[c] == "past"]].iloc[len(history) - horizon:]
+    past = feats[[c for c in feats.columns if types[c] == "past"]].iloc[len(history) - horizon :]
     known = [c for c in feats.columns if types[c] == "known"]
-    parts = [past.add_suffix(f"_s{horizon}").set_axis(fut)] + ([calendar_features(fut, history.index.freq, spec.holidays)[known]] if known else [])
+    parts = [past.add_suffix(f"_s{horizon}").set_axis(fut)] + (
+        [calendar_features(fut, history.index.freq, spec.holidays)[known]] if known else []
+    )
     out = pd.concat(parts, axis=1)
-    out.attrs = {"feature_types": {c: "past" for c in parts[0].columns} | dict.fromkeys(known, "known"), "shift": horizon, "horizon": horizon}
+    out.attrs = {
+        "feature_types": {c: "past" for c in parts[0].columns} | dict.fromkeys(known, "known"),
+        "shift": horizon,
+        "horizon": horizon,
+    }
     return out

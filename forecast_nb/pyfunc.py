@@ -16,6 +16,7 @@ __all__ = ['ForecastNBModel']
 # %% ../nbs/10a_pyfunc.ipynb #a62baabf
 class ForecastNBModel(PythonModel):
     "A forecast-nb forecaster as an MLflow pyfunc: input `forecast_request` rows, output ds, step, yhat and the interval bounds."
+
     def load_context(self, context):
         self.model = load_model(context.artifacts["forecaster"])
         spec = context.artifacts.get("feature_spec")

@@ -4,7 +4,9 @@
 
 # %% ../nbs/10_registry.ipynb #b011a254
 from __future__ import annotations
-import copy, io, json
+import copy
+import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -17,199 +19,334 @@ __all__ = ['forecast_request', 'condition', 'forecast_from', 'signature', 'log_f
            'register', 'promote', 'rollback', 'score_fitted', 'load_version', 'deploy_decision']
 
 # %% ../nbs/10_registry.ipynb #0a09a286
-def forecast_request(horizon:int, # steps ahead
-                     history:pd.Series|None=None, # recent observations to condition on (they continue the model's series)
-                     features:pd.DataFrame|None=None, # known-future feature values on the forecast dates
-                     level=LEVELS) -> pd.DataFrame: # interval levels
+def forecast_request(
+    horizon: int,  # steps ahead
+    history: pd.Series | None = None,  # recent observations to condition on (they continue the model's series)
+    features: pd.DataFrame | None = None,  # known-future feature values on the forecast dates
+    level=LEVELS,
+) -> pd.DataFrame:  # interval levels
     "The pyfunc input for one forecast."
     row = {"horizon": int(horizon), "level": json.dumps([float(l) for l in level])}
-    if history is not None: row["history"] = json.dumps({pd.Timestamp(k).isoformat(): float(v) for k, v in history.items()})
-    if features is not None: row["features"] = features.to_json(orient="split", date_format="iso", double_precision=15)
+    if history is not None:
+        row["history"] = json.dumps({pd.Timestamp(k).isoformat(): float(v) for k, v in history.items()})
+    if features is not None:
+        row["features"] = features.to_json(orient="split", date_format="iso", double_precision=15)
     return pd.DataFrame([row])
 
-def _history(text) -> pd.Series|None:
-    if text is None or (isinstance(text, float) and np.isnan(text)): return None
-    try: d = json.loads(text) if isinstance(text, str) else dict(text)
-    except (TypeError, ValueError) as e: raise ConfigError(f"history is not a JSON object of date: value ({e})", hint='e.g. {"2024-01-02": 187.1}', parameter="history") from e
-    try: s = pd.Series([float(v) for v in d.values()], index=pd.to_datetime(list(d.keys())), dtype="float64")
-    except (TypeError, ValueError) as e: raise ConfigError(f"history holds a bad date or value: {e}", hint="use ISO dates and numbers", parameter="history") from e
+
+def _history(text) -> pd.Series | None:
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    try:
+        d = json.loads(text) if isinstance(text, str) else dict(text)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"history is not a JSON object of date: value ({e})", hint='e.g. {"2024-01-02": 187.1}', parameter="history"
+        ) from e
+    try:
+        s = pd.Series([float(v) for v in d.values()], index=pd.to_datetime(list(d.keys())), dtype="float64")
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"history holds a bad date or value: {e}", hint="use ISO dates and numbers", parameter="history"
+        ) from e
     if not s.index.is_monotonic_increasing or s.index.has_duplicates:
-        raise ConfigError("history dates are not strictly increasing", hint="send the observations in time order, each date once", parameter="history")
-    if not np.isfinite(s.to_numpy()).all(): raise ConfigError("history holds NaN or infinite values", hint="send numbers only", parameter="history")
+        raise ConfigError(
+            "history dates are not strictly increasing",
+            hint="send the observations in time order, each date once",
+            parameter="history",
+        )
+    if not np.isfinite(s.to_numpy()).all():
+        raise ConfigError("history holds NaN or infinite values", hint="send numbers only", parameter="history")
     return s
 
-def condition(model:Forecaster, history:pd.Series|None) -> Forecaster:
+
+def condition(model: Forecaster, history: pd.Series | None) -> Forecaster:
     "A copy of `model` updated with the observations of `history` it has not seen (parameters unchanged)."
-    if history is None or not len(history): return model
+    if history is None or not len(history):
+        return model
     new = history[history.index > model.y_.index[-1]]
-    if not len(new): return model
+    if not len(new):
+        return model
     m = copy.deepcopy(model)
     return m.update(new)
 
-def forecast_from(model:Forecaster, request:dict) -> pd.DataFrame:
+
+def forecast_from(model: Forecaster, request: dict) -> pd.DataFrame:
     "Answer one request (a row of `forecast_request`): columns ds, step, yhat, lo_L, hi_L."
     h = request.get("horizon")
-    if isinstance(h, float) and h.is_integer(): h = int(h)
+    if isinstance(h, float) and h.is_integer():
+        h = int(h)
     if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
-        raise ConfigError(f"horizon={h!r} must be a whole number of steps >= 1", hint="e.g. horizon=5", parameter="horizon")
+        raise ConfigError(
+            f"horizon={h!r} must be a whole number of steps >= 1", hint="e.g. horizon=5", parameter="horizon"
+        )
     level = request.get("level")
-    level = LEVELS if level is None or (isinstance(level, float) and np.isnan(level)) else tuple(json.loads(level) if isinstance(level, str) else level)
+    level = (
+        LEVELS
+        if level is None or (isinstance(level, float) and np.isnan(level))
+        else tuple(json.loads(level) if isinstance(level, str) else level)
+    )
     feats = request.get("features")
-    X = None if feats is None or (isinstance(feats, float) and np.isnan(feats)) else pd.read_json(io.StringIO(feats), orient="split")
+    X = (
+        None
+        if feats is None or (isinstance(feats, float) and np.isnan(feats))
+        else pd.read_json(io.StringIO(feats), orient="split")
+    )
     fc = condition(model, _history(request.get("history"))).predict(int(h), X, level)
-    return fc.rename_axis("ds").reset_index().assign(step=np.arange(1, len(fc) + 1)).pipe(lambda d: d[["ds", "step"] + list(fc.columns)])
+    return (
+        fc.rename_axis("ds")
+        .reset_index()
+        .assign(step=np.arange(1, len(fc) + 1))
+        .pipe(lambda d: d[["ds", "step"] + list(fc.columns)])
+    )
 
 # %% ../nbs/10_registry.ipynb #0b762d9c
 def signature():
     "The pyfunc's signature: the request columns in, the forecast frame out."
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
-    inputs = Schema([ColSpec("long", "horizon"), ColSpec("string", "history", required=False),
-                     ColSpec("string", "features", required=False), ColSpec("string", "level", required=False)])
-    outputs = Schema([ColSpec("datetime", "ds"), ColSpec("long", "step"), ColSpec("double", "yhat")] +
-                     [ColSpec("double", f"{side}_{l}") for l in LEVELS for side in ("lo", "hi")])
+
+    inputs = Schema(
+        [
+            ColSpec("long", "horizon"),
+            ColSpec("string", "history", required=False),
+            ColSpec("string", "features", required=False),
+            ColSpec("string", "level", required=False),
+        ]
+    )
+    outputs = Schema(
+        [ColSpec("datetime", "ds"), ColSpec("long", "step"), ColSpec("double", "yhat")]
+        + [ColSpec("double", f"{side}_{l}") for l in LEVELS for side in ("lo", "hi")]
+    )
     return ModelSignature(inputs=inputs, outputs=outputs)
 
-def log_forecaster(model:Forecaster, # a fitted forecaster
-                   spec=None, # its FeatureSpec, bundled for the record
-                   name:str="model", # the logged model's name within the run
-                   metadata:dict|None=None): # e.g. the data span and metrics, kept with the model
+
+def log_forecaster(
+    model: Forecaster,  # a fitted forecaster
+    spec=None,  # its FeatureSpec, bundled for the record
+    name: str = "model",  # the logged model's name within the run
+    metadata: dict | None = None,
+):  # e.g. the data span and metrics, kept with the model
     "Log `model` as an MLflow pyfunc in the active run; returns MLflow's ModelInfo (`.model_uri`)."
-    import mlflow, tempfile, forecast_nb
+    import mlflow
+    import tempfile
+    import forecast_nb
     from forecast_nb.pyfunc import ForecastNBModel
+
     with tempfile.TemporaryDirectory() as d:
         artifacts = {"forecaster": str(model.save(Path(d) / "forecaster"))}
-        if spec is not None: (Path(d) / "feature_spec.json").write_text(spec.to_json()); artifacts["feature_spec"] = str(Path(d) / "feature_spec.json")
-        return mlflow.pyfunc.log_model(name=name, python_model=ForecastNBModel(), artifacts=artifacts, signature=signature(),
-                                       input_example=forecast_request(min(5, model.max_horizon or 5)),
-                                       pip_requirements=[f"forecast-nb=={forecast_nb.__version__}"],
-                                       metadata={"forecast_nb_model": model.name} | (metadata or {}))
+        if spec is not None:
+            (Path(d) / "feature_spec.json").write_text(spec.to_json())
+            artifacts["feature_spec"] = str(Path(d) / "feature_spec.json")
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=ForecastNBModel(),
+            artifacts=artifacts,
+            signature=signature(),
+            input_example=forecast_request(min(5, model.max_horizon or 5)),
+            pip_requirements=[f"forecast-nb=={forecast_nb.__version__}"],
+            metadata={"forecast_nb_model": model.name} | (metadata or {}),
+        )
 
 # %% ../nbs/10_registry.ipynb #42990e8f
 @dataclass
 class GateResult:
     "The gate's verdict and each criterion's value."
-    passed:bool
-    table:pd.DataFrame
+
+    passed: bool
+    table: pd.DataFrame
+
     def reasons(self) -> list[str]:
         "What failed, in words."
         bad = self.table[~self.table["passed"]]
         return [f"{c} = {r.value:.4g} is not {r.rule} {r.threshold:g}" for c, r in bad.iterrows()]
-    def __str__(self): return "passed" if self.passed else "failed: " + "; ".join(self.reasons())
+
+    def __str__(self):
+        return "passed" if self.passed else "failed: " + "; ".join(self.reasons())
+
 
 @dataclass
 class Gate:
     "'Performance OK?': thresholds on validation metrics; by default MAE below the naive baseline's."
-    mae_vs_naive:float|None=1.0 # the model's MAE over naive's must be below this (None: no such criterion)
-    max:dict=field(default_factory=dict) # metric -> upper bound, e.g. {"mape": 5}
-    min:dict=field(default_factory=dict) # metric -> lower bound, e.g. {"r2": 0.5}
+
+    mae_vs_naive: float | None = 1.0  # the model's MAE over naive's must be below this (None: no such criterion)
+    max: dict = field(default_factory=dict)  # metric -> upper bound, e.g. {"mape": 5}
+    min: dict = field(default_factory=dict)  # metric -> lower bound, e.g. {"r2": 0.5}
 
     @classmethod
-    def from_config(cls, value) -> Gate|None:
+    def from_config(cls, value) -> Gate | None:
         "From a config value: a mapping of the fields above, or None / 'none' for no gate."
-        if value is None or (isinstance(value, str) and value.lower() == "none"): return None
-        if isinstance(value, Gate): return value
-        if not isinstance(value, dict): raise ConfigError(f"gate={value!r} is not a mapping", hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}, or gate='none'", parameter="gate")
-        try: return cls(**value)
-        except TypeError as e: raise ConfigError(f"gate={value!r}: {e}", hint="its keys are mae_vs_naive, max and min", parameter="gate") from e
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            return None
+        if isinstance(value, Gate):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"gate={value!r} is not a mapping",
+                hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}, or gate='none'",
+                parameter="gate",
+            )
+        try:
+            return cls(**value)
+        except TypeError as e:
+            raise ConfigError(
+                f"gate={value!r}: {e}", hint="its keys are mae_vs_naive, max and min", parameter="gate"
+            ) from e
 
-    def check(self, scores:dict, naive:dict) -> GateResult:
+    def check(self, scores: dict, naive: dict) -> GateResult:
         "Judge validation `scores` (metric -> value) beside the naive baseline's."
         rows = {}
         if self.mae_vs_naive is not None:
-            rows["mae_vs_naive"] = (scores.get("mae", np.nan) / naive.get("mae", np.nan) if naive.get("mae") else np.nan, "<", self.mae_vs_naive)
+            rows["mae_vs_naive"] = (
+                scores.get("mae", np.nan) / naive.get("mae", np.nan) if naive.get("mae") else np.nan,
+                "<",
+                self.mae_vs_naive,
+            )
         rows |= {m: (scores.get(m, np.nan), "<=", v) for m, v in self.max.items()}
         rows |= {m: (scores.get(m, np.nan), ">=", v) for m, v in self.min.items()}
         t = pd.DataFrame(rows, index=["value", "rule", "threshold"]).T.rename_axis("criterion")
-        ok = [bool(v < th) if r == "<" else bool(v <= th) if r == "<=" else bool(v >= th) for v, r, th in zip(t["value"], t["rule"], t["threshold"])]
+        ok = [
+            bool(v < th) if r == "<" else bool(v <= th) if r == "<=" else bool(v >= th)
+            for v, r, th in zip(t["value"], t["rule"], t["threshold"])
+        ]
         t["passed"] = ok
         return GateResult(bool(all(ok)), t.astype({"value": float, "threshold": float}))
 
 # %% ../nbs/10_registry.ipynb #d1d271a1
-def _logged_model(c, uri:str):
+def _logged_model(c, uri: str):
     "The MLflow 3 logged model `uri` names (`models:/m-...`), found in `c`'s store (MLflow would ask the process-wide one); else None."
     return c.get_logged_model(uri.removeprefix("models:/")) if uri.startswith("models:/m-") else None
+
 
 def _client(client=None):
     "`client` itself, or a client bound to it as a tracking URI (None: $MLFLOW_TRACKING_URI, else the embedded store)."
     from forecast_nb.config import default_tracking_uri
     from forecast_nb.tracking import mlflow_client
+
     return client if client is not None and not isinstance(client, str) else mlflow_client(default_tracking_uri(client))
 
-def alias_version(name:str, alias:str, client=None) -> str|None:
+
+def alias_version(name: str, alias: str, client=None) -> str | None:
     "The version `alias` points at, or None."
     from mlflow.exceptions import MlflowException
-    try: return str(_client(client).get_model_version_by_alias(name, alias).version)
-    except MlflowException: return None
 
-def register(model_uri:str, # the logged model (ModelInfo.model_uri)
-             name:str, # the registered model's name
-             description:str="", # what this version is
-             tags:dict|None=None, # e.g. the run's data tags
-             client=None, # an MlflowClient or a tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
-             run_id:str|None=None): # the run that logged it
+    try:
+        return str(_client(client).get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def register(
+    model_uri: str,  # the logged model (ModelInfo.model_uri)
+    name: str,  # the registered model's name
+    description: str = "",  # what this version is
+    tags: dict | None = None,  # e.g. the run's data tags
+    client=None,  # an MlflowClient or a tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
+    run_id: str | None = None,
+):  # the run that logged it
     "A new version of registered model `name` from `model_uri`; returns the ModelVersion."
     from mlflow.exceptions import MlflowException
-    c = _client(client)
-    try: c.create_registered_model(name, description="forecast-nb forecaster; `production` is the deployed version")
-    except MlflowException as e:
-        if "RESOURCE_ALREADY_EXISTS" not in str(e.error_code): raise
-    lm = _logged_model(c, model_uri)
-    source, model_id, run_id = (model_uri, None, run_id) if lm is None else (lm.artifact_location, lm.model_id, run_id or lm.source_run_id)
-    return c.create_model_version(name, source, run_id=run_id, tags={k: str(v)[:5000] for k, v in (tags or {}).items()},
-                                  description=description or None, model_id=model_id)
 
-def promote(name:str, version, client=None) -> dict:
+    c = _client(client)
+    try:
+        c.create_registered_model(name, description="forecast-nb forecaster; `production` is the deployed version")
+    except MlflowException as e:
+        if "RESOURCE_ALREADY_EXISTS" not in str(e.error_code):
+            raise
+    lm = _logged_model(c, model_uri)
+    source, model_id, run_id = (
+        (model_uri, None, run_id) if lm is None else (lm.artifact_location, lm.model_id, run_id or lm.source_run_id)
+    )
+    return c.create_model_version(
+        name,
+        source,
+        run_id=run_id,
+        tags={k: str(v)[:5000] for k, v in (tags or {}).items()},
+        description=description or None,
+        model_id=model_id,
+    )
+
+
+def promote(name: str, version, client=None) -> dict:
     "Point `production` at `version`, and `previous` at the version it replaces; returns {alias: version}."
     from mlflow.exceptions import MlflowException
+
     c, version = _client(client), str(version)
-    try: c.get_model_version(name, version)
-    except MlflowException as e: raise RegistryError(f"registered model {name!r} has no version {version}", hint="list its versions with `mlflow models` or the UI", parameter="version") from e
+    try:
+        c.get_model_version(name, version)
+    except MlflowException as e:
+        raise RegistryError(
+            f"registered model {name!r} has no version {version}",
+            hint="list its versions with `mlflow models` or the UI",
+            parameter="version",
+        ) from e
     old = alias_version(name, "production", c)
     if old != version:
-        c.set_registered_model_alias(name, "production", version)        # production moves in one step: never unset
-        if old is not None: c.set_registered_model_alias(name, "previous", old)
+        c.set_registered_model_alias(name, "production", version)  # production moves in one step: never unset
+        if old is not None:
+            c.set_registered_model_alias(name, "previous", old)
     return {"production": version, "previous": alias_version(name, "previous", c)}
 
-def rollback(name:str, client=None) -> dict:
+
+def rollback(name: str, client=None) -> dict:
     "Put `previous` back in `production` (and the replaced version in `previous`)."
     prev = alias_version(name, "previous", client)
-    if prev is None: raise RegistryError(f"registered model {name!r} has no 'previous' version to roll back to", hint="promote a version first, or name one with `forecast-nb promote NAME VERSION`", parameter="name")
+    if prev is None:
+        raise RegistryError(
+            f"registered model {name!r} has no 'previous' version to roll back to",
+            hint="promote a version first, or name one with `forecast-nb promote NAME VERSION`",
+            parameter="name",
+        )
     return promote(name, prev, client)
 
 # %% ../nbs/10_registry.ipynb #d5d8e235
-def score_fitted(model:Forecaster, # a fitted forecaster (e.g. the champion)
-                 y:pd.Series, # the challenger's series
-                 start:int, # position of the first test origin's first forecast row (rows before it are history)
-                 horizon:int) -> tuple[float, str]:
+def score_fitted(
+    model: Forecaster,  # a fitted forecaster (e.g. the champion)
+    y: pd.Series,  # the challenger's series
+    start: int,  # position of the first test origin's first forecast row (rows before it are history)
+    horizon: int,
+) -> tuple[float, str]:
     "MAE of `model` over the test origins of `y` from `start` in steps of `horizon`, and how it was scored ('conditioned' or 'refit')."
     from forecast_nb.backtest import walk_forward
-    if y.index.freq is None: y = y.set_axis(pd.DatetimeIndex(y.index, freq=model.y_.index.freq))   # e.g. read back from Parquet
+
+    if y.index.freq is None:
+        y = y.set_axis(pd.DatetimeIndex(y.index, freq=model.y_.index.freq))  # e.g. read back from Parquet
     last = model.y_.index[-1]
     if last in y.index and last < y.index[start]:
         m, errors = copy.deepcopy(model), []
         m.update(y[(y.index > last) & (y.index < y.index[start])])
         for s in range(start, len(y), horizon):
             fc = m.predict(min(horizon, len(y) - s), level=())
-            errors.append(y.iloc[s:s + len(fc)].to_numpy() - fc["yhat"].to_numpy())
-            m.update(y.iloc[s:s + len(fc)])
+            errors.append(y.iloc[s : s + len(fc)].to_numpy() - fc["yhat"].to_numpy())
+            m.update(y.iloc[s : s + len(fc)])
         return float(np.mean(np.abs(np.concatenate(errors)))), "conditioned"
-    bt = walk_forward((model.name, model.get_params()), y, horizon=horizon, initial=start, refit_every=10**9, progress=False, level=())
+    bt = walk_forward(
+        (model.name, model.get_params()), y, horizon=horizon, initial=start, refit_every=10**9, progress=False, level=()
+    )
     return float(bt.metrics.loc["mae", "model"]), "refit"
 
-def load_version(name:str, version, client=None):
-    "Registered model `name`, version `version`, as a loaded pyfunc, read from the registry `client` is bound to."
-    import mlflow, tempfile
-    c = _client(client)
-    where = c.get_model_version_download_uri(name, str(version))    # MLflow's models:/ URIs would ask the process-wide registry
-    where = getattr(_logged_model(c, where), "artifact_location", where)
-    with tempfile.TemporaryDirectory(prefix="forecast-nb-model-") as d:     # loaded into memory, then the download goes
-        return mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=d, tracking_uri=c.tracking_uri))
 
-def deploy_decision(name:str, challenger_mae:float, y:pd.Series, start:int, horizon:int, client=None) -> dict:
+def load_version(name: str, version, client=None):
+    "Registered model `name`, version `version`, as a loaded pyfunc, read from the registry `client` is bound to."
+    import mlflow
+    import tempfile
+
+    c = _client(client)
+    where = c.get_model_version_download_uri(
+        name, str(version)
+    )  # MLflow's models:/ URIs would ask the process-wide registry
+    where = getattr(_logged_model(c, where), "artifact_location", where)
+    with tempfile.TemporaryDirectory(prefix="forecast-nb-model-") as d:  # loaded into memory, then the download goes
+        return mlflow.pyfunc.load_model(
+            mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=d, tracking_uri=c.tracking_uri)
+        )
+
+
+def deploy_decision(name: str, challenger_mae: float, y: pd.Series, start: int, horizon: int, client=None) -> dict:
     "Whether the challenger beats the current `production` on the same test window (ties go to the newer model)."
     champ = alias_version(name, "production", _client(client))
-    if champ is None: return {"promote": True, "champion": None, "champion_mae": None, "how": "no champion"}
+    if champ is None:
+        return {"promote": True, "champion": None, "champion_mae": None, "how": "no champion"}
     model = load_version(name, champ, client).unwrap_python_model().model
     champ_mae, how = score_fitted(model, y, start, horizon)
     return {"promote": bool(challenger_mae <= champ_mae), "champion": champ, "champion_mae": champ_mae, "how": how}

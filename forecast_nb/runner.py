@@ -4,7 +4,11 @@
 
 # %% ../nbs/12_runner.ipynb #746c7661
 from __future__ import annotations
-import json, os, threading, time, uuid
+import json
+import os
+import threading
+import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from .config import TrainConfig, make_dir, runs_dir
@@ -14,63 +18,108 @@ from .errors import ConfigError, WorkflowError, redact
 __all__ = ['workflow', 'notebook_parameters', 'parse_overrides', 'run_workflow', 'notebooks_dir', 'executed_path', 'train']
 
 # %% ../nbs/12_runner.ipynb #e2066a2a
-def workflow(name:str) -> Path:
+def workflow(name: str) -> Path:
     "The packaged workflow notebook `name` (train, ...)."
     import forecast_nb
+
     path = Path(forecast_nb.__file__).resolve().parent / "workflows" / f"{name}.ipynb"
-    if not path.exists(): raise ConfigError(f"no workflow notebook named {name!r}", hint=f"use one of {sorted(p.stem for p in path.parent.glob('*.ipynb'))}", parameter="workflow")
+    if not path.exists():
+        raise ConfigError(
+            f"no workflow notebook named {name!r}",
+            hint=f"use one of {sorted(p.stem for p in path.parent.glob('*.ipynb'))}",
+            parameter="workflow",
+        )
     return path
 
-def notebook_parameters(name:str) -> dict:
+
+def notebook_parameters(name: str) -> dict:
     "The parameters of workflow `name` and their defaults, read from its `parameters` cell."
     import papermill as pm
+
     return {k: v["default"] for k, v in pm.inspect_notebook(str(workflow(name))).items()}
 
-def parse_overrides(items:list[str]) -> dict:
+
+def parse_overrides(items: list[str]) -> dict:
     "`key=value` pairs from the command line, values read as YAML scalars (`horizon=5`, `model_params={order: [1, 1, 1]}`)."
     import yaml
+
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip(): raise ConfigError(f"-p {item!r} is not key=value", hint="e.g. -p horizon=5", parameter=item)
-        try: out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as e: raise ConfigError(f"-p {item!r}: the value is not YAML ({e})", hint="quote it, e.g. -p 'model_params={order: [1, 1, 1]}'", parameter=key) from e
+        if not sep or not key.strip():
+            raise ConfigError(f"-p {item!r} is not key=value", hint="e.g. -p horizon=5", parameter=item)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise ConfigError(
+                f"-p {item!r}: the value is not YAML ({e})",
+                hint="quote it, e.g. -p 'model_params={order: [1, 1, 1]}'",
+                parameter=key,
+            ) from e
     return out
 
 # %% ../nbs/12_runner.ipynb #51a86abe
 _ENV = threading.Lock()
 
+
 @contextmanager
-def _kernel_env(values:dict):
+def _kernel_env(values: dict):
     "Environment variables for the kernel started in the block (a kernel inherits the environment when it starts)."
-    if not values: yield; return
+    if not values:
+        yield
+        return
     with _ENV:
         before = {k: os.environ.get(k) for k in values}
         os.environ.update(values)
-        try: yield
+        try:
+            yield
         finally:
             for k, v in before.items():
-                if v is None: os.environ.pop(k, None)
-                else: os.environ[k] = v
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
-def run_workflow(name:str, # workflow notebook: train, ...
-                 parameters:dict, # injected after its `parameters` cell
-                 output:str|Path, # where the executed notebook is written (outside nbs/)
-                 progress:bool=True,
-                 secrets:dict|None=None) -> Path: # values the kernel gets through $FORECAST_NB_SECRETS, never written in the notebook
+
+def run_workflow(
+    name: str,  # workflow notebook: train, ...
+    parameters: dict,  # injected after its `parameters` cell
+    output: str | Path,  # where the executed notebook is written (outside nbs/)
+    progress: bool = True,
+    secrets: dict | None = None,
+) -> Path:  # values the kernel gets through $FORECAST_NB_SECRETS, never written in the notebook
     "Execute workflow `name` with `parameters` on the python3 kernel; returns the executed notebook's path."
     import papermill as pm
+
     known = notebook_parameters(name)
     unknown = sorted(set(parameters) - set(known))
-    if unknown: raise ConfigError(f"unknown parameter(s) {unknown} for the {name} notebook", hint=f"its parameters are {sorted(known)}", parameter=unknown[0])
-    output = Path(output); make_dir(output.parent)
+    if unknown:
+        raise ConfigError(
+            f"unknown parameter(s) {unknown} for the {name} notebook",
+            hint=f"its parameters are {sorted(known)}",
+            parameter=unknown[0],
+        )
+    output = Path(output)
+    make_dir(output.parent)
     try:
         with _kernel_env({"FORECAST_NB_SECRETS": json.dumps(secrets)} if secrets else {}):
-            pm.execute_notebook(str(workflow(name)), str(output), parameters=parameters, kernel_name="python3", progress_bar=progress,
-                                cwd=os.getcwd(), log_output=False)     # the kernel works where the command was run: relative paths mean the same
+            pm.execute_notebook(
+                str(workflow(name)),
+                str(output),
+                parameters=parameters,
+                kernel_name="python3",
+                progress_bar=progress,
+                cwd=os.getcwd(),
+                log_output=False,
+            )  # the kernel works where the command was run: relative paths mean the same
     except pm.PapermillExecutionError as e:
-        raise WorkflowError(f"the {name} notebook failed in cell {e.exec_count}: {e.ename}: {e.evalue}", hint=f"the executed notebook is kept in {output}",
-                            notebook=str(output), ename=e.ename, evalue=e.evalue) from None
+        raise WorkflowError(
+            f"the {name} notebook failed in cell {e.exec_count}: {e.ename}: {e.evalue}",
+            hint=f"the executed notebook is kept in {output}",
+            notebook=str(output),
+            ename=e.ename,
+            evalue=e.evalue,
+        ) from None
     return output
 
 # %% ../nbs/12_runner.ipynb #db9e7a66
@@ -78,25 +127,40 @@ def notebooks_dir() -> Path:
     "Where executed notebooks go: `_runs/notebooks/` (or under $FORECAST_NB_RUNS)."
     return runs_dir("notebooks")
 
-def executed_path(name:str, output:str|Path|None=None) -> Path:
-    "Where workflow `name`'s executed notebook goes: `output`, else a new file under `notebooks_dir()`."
-    return Path(output or notebooks_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}-{name}.ipynb").resolve()
 
-def train(config:TrainConfig, # the run's config
-          output:str|Path|None=None, # the executed notebook (default: under notebooks_dir())
-          progress:bool=True) -> dict:
+def executed_path(name: str, output: str | Path | None = None) -> Path:
+    "Where workflow `name`'s executed notebook goes: `output`, else a new file under `notebooks_dir()`."
+    return Path(
+        output or notebooks_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}-{name}.ipynb"
+    ).resolve()
+
+
+def train(
+    config: TrainConfig,  # the run's config
+    output: str | Path | None = None,  # the executed notebook (default: under notebooks_dir())
+    progress: bool = True,
+) -> dict:
     "Run the training notebook for `config`; returns its summary (run_id, status, model, metrics, baseline_metrics, gate_passed, model_version, promoted, notebook)."
     from forecast_nb.tracking import experiment_id, mark_failed, mlflow_client
+
     output = executed_path("train", output)
     summary_path = output.with_suffix(".json")
-    try: run_workflow("train", config.public_dict() | {"summary_path": str(summary_path)}, output, progress, config.secrets())
+    try:
+        run_workflow(
+            "train", config.public_dict() | {"summary_path": str(summary_path)}, output, progress, config.secrets()
+        )
     except WorkflowError as e:
         client = mlflow_client(config.tracking_uri)
-        rid = client.create_run(experiment_id(config.experiment, config.tracking_uri), run_name=redact(f"train-{config.data}".replace(":", "-")),
-                                tags={"workflow.stage": "training", "data.source": redact(config.data)}).info.run_id
+        rid = client.create_run(
+            experiment_id(config.experiment, config.tracking_uri),
+            run_name=redact(f"train-{config.data}".replace(":", "-")),
+            tags={"workflow.stage": "training", "data.source": redact(config.data)},
+        ).info.run_id
         client.log_artifact(rid, str(output), "notebook")
         mark_failed(client, rid, e)
-        raise WorkflowError(e.message, hint=e.hint + f"; MLflow run {rid} is marked FAILED", notebook=str(output), run_id=rid) from None
+        raise WorkflowError(
+            e.message, hint=e.hint + f"; MLflow run {rid} is marked FAILED", notebook=str(output), run_id=rid
+        ) from None
     summary = json.loads(summary_path.read_text())
     mlflow_client(config.tracking_uri).log_artifact(summary["run_id"], str(output), "notebook")
     return summary | {"notebook": str(output)}

@@ -4,7 +4,11 @@
 
 # %% ../nbs/12b_schedule.ipynb #0f6dde12
 from __future__ import annotations
-import datetime as dt, fcntl, json, re, time
+import datetime as dt
+import fcntl
+import json
+import re
+import time
 from pathlib import Path
 from .config import TrainConfig, runs_dir
 from .errors import ConfigError
@@ -13,25 +17,40 @@ from .errors import ConfigError
 __all__ = ['cron_trigger', 'next_fire', 'schedule_dir', 'fire', 'run_schedule']
 
 # %% ../nbs/12b_schedule.ipynb #0feaa2e2
-def _weekdays(field:str) -> str:
+def _weekdays(field: str) -> str:
     "Cron's weekday numbers (0 or 7 = Sunday) as names: APScheduler 3 counts from Monday, so '1-5' would mean Tuesday to Saturday."
     names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     return re.sub(r"(?<![/\d])\d+", lambda m: names[int(m.group())] if int(m.group()) < 8 else m.group(), field)
 
-def cron_trigger(expr:str, timezone:str="UTC"):
+
+def cron_trigger(expr: str, timezone: str = "UTC"):
     "An APScheduler CronTrigger from a 5-field (or 6-field, seconds first) cron expression, with cron's meaning of weekdays."
     from apscheduler.triggers.cron import CronTrigger
-    fields = expr.split()
-    if len(fields) not in (5, 6): raise ConfigError(f"cron={expr!r} has {len(fields)} fields", hint="give 5 (minute hour day month weekday) or 6 (seconds first)", parameter="cron")
-    if len(fields) == 5: fields = ["0"] + fields
-    names = ("second", "minute", "hour", "day", "month", "day_of_week")
-    try: return CronTrigger(**dict(zip(names, fields[:5] + [_weekdays(fields[5])])), timezone=timezone)
-    except (ValueError, LookupError) as e:
-        raise ConfigError(f"cron={expr!r} (timezone {timezone!r}): {e}", hint="e.g. --cron '0 18 * * 1-5' --timezone America/New_York", parameter="cron") from e
 
-def next_fire(expr:str, timezone:str="UTC", after:dt.datetime|None=None) -> dt.datetime:
+    fields = expr.split()
+    if len(fields) not in (5, 6):
+        raise ConfigError(
+            f"cron={expr!r} has {len(fields)} fields",
+            hint="give 5 (minute hour day month weekday) or 6 (seconds first)",
+            parameter="cron",
+        )
+    if len(fields) == 5:
+        fields = ["0"] + fields
+    names = ("second", "minute", "hour", "day", "month", "day_of_week")
+    try:
+        return CronTrigger(**dict(zip(names, fields[:5] + [_weekdays(fields[5])])), timezone=timezone)
+    except (ValueError, LookupError) as e:
+        raise ConfigError(
+            f"cron={expr!r} (timezone {timezone!r}): {e}",
+            hint="e.g. --cron '0 18 * * 1-5' --timezone America/New_York",
+            parameter="cron",
+        ) from e
+
+
+def next_fire(expr: str, timezone: str = "UTC", after: dt.datetime | None = None) -> dt.datetime:
     "When the expression fires next after `after` (default: now)."
     from zoneinfo import ZoneInfo
+
     now = after or dt.datetime.now(ZoneInfo(timezone))
     return cron_trigger(expr, timezone).get_next_fire_time(None, now)
 
@@ -40,38 +59,65 @@ def schedule_dir() -> Path:
     "Locks and firing logs: `_runs/schedule/` (or under $FORECAST_NB_RUNS)."
     return runs_dir("schedule")
 
-def fire(config:TrainConfig, run=None) -> dict:
+
+def fire(config: TrainConfig, run=None) -> dict:
     "One firing: under the job's lock, run training (`run(config)`, default the papermill notebook) and log how it ended."
     from forecast_nb.runner import train
+
     run = run or (lambda c: train(c, progress=False))
-    folder = schedule_dir(); folder.mkdir(parents=True, exist_ok=True)
-    entry = {"fired": dt.datetime.now(dt.timezone.utc).isoformat(), "job": config.digest(), "data": config.data, "model": config.model}
+    folder = schedule_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "fired": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "job": config.digest(),
+        "data": config.data,
+        "model": config.model,
+    }
     with open(folder / f"{config.digest()}.lock", "w") as lock:
-        try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError: entry |= {"status": "SKIPPED", "reason": "the previous firing of this job is still running"}
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            entry |= {"status": "SKIPPED", "reason": "the previous firing of this job is still running"}
         else:
             t0 = time.perf_counter()
-            try: entry |= {"status": "FINISHED"} | {k: v for k, v in run(config).items() if k in ("run_id", "model_version", "promoted", "notebook")}
-            except Exception as e: entry |= {"status": "FAILED", "error": f"{type(e).__name__}: {e}"[:2000]}
+            try:
+                entry |= {"status": "FINISHED"} | {
+                    k: v for k, v in run(config).items() if k in ("run_id", "model_version", "promoted", "notebook")
+                }
+            except Exception as e:
+                entry |= {"status": "FAILED", "error": f"{type(e).__name__}: {e}"[:2000]}
             entry["seconds"] = round(time.perf_counter() - t0, 2)
-    with open(folder / f"{config.digest()}.log", "a") as f: f.write(json.dumps(entry, default=str) + "\n")
+    with open(folder / f"{config.digest()}.log", "a") as f:
+        f.write(json.dumps(entry, default=str) + "\n")
     return entry
 
 # %% ../nbs/12b_schedule.ipynb #1b1f78eb
-def run_schedule(config:TrainConfig, cron:str, timezone:str="UTC", once:bool=False, run=None, say=print) -> list[dict]:
+def run_schedule(
+    config: TrainConfig, cron: str, timezone: str = "UTC", once: bool = False, run=None, say=print
+) -> list[dict]:
     "Fire `config` on `cron`: the next firing only (`once`), or every firing until interrupted; returns the firings' log entries."
     trigger, entries = cron_trigger(cron, timezone), []
     if once:
         when = next_fire(cron, timezone)
         say(f"next firing {when.isoformat()} ({cron!r}, {timezone})")
         time.sleep(max(0.0, (when - dt.datetime.now(when.tzinfo)).total_seconds()))
-        entries.append(fire(config, run)); say(json.dumps(entries[-1], default=str))
+        entries.append(fire(config, run))
+        say(json.dumps(entries[-1], default=str))
         return entries
     from apscheduler.schedulers.blocking import BlockingScheduler
+
     sched = BlockingScheduler(timezone=timezone)
-    def job(): entries.append(fire(config, run)); say(json.dumps(entries[-1], default=str))
+
+    def job():
+        entries.append(fire(config, run))
+        say(json.dumps(entries[-1], default=str))
+
     sched.add_job(job, trigger, max_instances=1, coalesce=True, misfire_grace_time=300)
-    say(f"scheduled {config.data} {config.model} on {cron!r} ({timezone}); first firing {next_fire(cron, timezone).isoformat()}; Ctrl-C stops")
-    try: sched.start()
-    except (KeyboardInterrupt, SystemExit): pass
+    say(
+        f"scheduled {config.data} {config.model} on {cron!r} ({timezone}); first firing {next_fire(cron, timezone).isoformat()}; Ctrl-C stops"
+    )
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
     return entries

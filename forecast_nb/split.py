@@ -14,168 +14,254 @@ __all__ = ['Split', 'chrono_split', 'plot_split', 'Window', 'walk_forward_window
            'check_horizon']
 
 # %% ../nbs/02_split.ipynb #d4d6c4a2
-def _part_size(n:int, spec, name:str, index:pd.DatetimeIndex) -> int:
+def _part_size(n: int, spec, name: str, index: pd.DatetimeIndex) -> int:
     "Rows in a part given as a fraction, a count or a start date (for dates: rows from that date on)."
-    if spec is None: return 0
-    if isinstance(spec, bool): raise ConfigError(f"{name}={spec!r} is a bool", hint=f"give {name} as a fraction, a row count or a date", parameter=name)
+    if spec is None:
+        return 0
+    if isinstance(spec, bool):
+        raise ConfigError(
+            f"{name}={spec!r} is a bool", hint=f"give {name} as a fraction, a row count or a date", parameter=name
+        )
     if isinstance(spec, float):
-        if not 0 < spec < 1: raise ConfigError(f"{name}={spec} is not a fraction in (0, 1)", hint=f"use e.g. {name}=0.15", parameter=name)
+        if not 0 < spec < 1:
+            raise ConfigError(
+                f"{name}={spec} is not a fraction in (0, 1)", hint=f"use e.g. {name}=0.15", parameter=name
+            )
         return int(round(spec * n))
     if isinstance(spec, int):
-        if spec < 1: raise ConfigError(f"{name}={spec} must be at least 1 row", hint=f"use {name}=None to leave the part out", parameter=name)
+        if spec < 1:
+            raise ConfigError(
+                f"{name}={spec} must be at least 1 row", hint=f"use {name}=None to leave the part out", parameter=name
+            )
         return spec
-    try: start = pd.Timestamp(spec)
-    except (ValueError, TypeError) as e: raise ConfigError(f"{name}={spec!r} is neither a fraction, a count nor a date", hint=f"use e.g. {name}='2011-01-01'", parameter=name) from e
-    if index.tz is not None and start.tz is None: start = start.tz_localize(index.tz)
+    try:
+        start = pd.Timestamp(spec)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(
+            f"{name}={spec!r} is neither a fraction, a count nor a date",
+            hint=f"use e.g. {name}='2011-01-01'",
+            parameter=name,
+        ) from e
+    if index.tz is not None and start.tz is None:
+        start = start.tz_localize(index.tz)
     return n - int(index.searchsorted(start))
 
 # %% ../nbs/02_split.ipynb #9618dc97
 @dataclass
 class Split:
     "Train, validation and test parts of one series, in time order."
-    train:pd.DataFrame
-    val:pd.DataFrame
-    test:pd.DataFrame
-    gap:int=0
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    gap: int = 0
 
     @property
-    def parts(self) -> dict: return {"train": self.train, "val": self.val, "test": self.test}
+    def parts(self) -> dict:
+        return {"train": self.train, "val": self.val, "test": self.test}
 
     def summary(self) -> pd.DataFrame:
         "Rows, first and last date and share of rows of each part."
         total = sum(len(p) for p in self.parts.values())
-        return pd.DataFrame([{"part": k, "rows": len(p), "start": p.index[0].date() if len(p) else None,
-                              "end": p.index[-1].date() if len(p) else None, "share": round(len(p) / total, 3)}
-                             for k, p in self.parts.items()]).set_index("part")
+        return pd.DataFrame(
+            [
+                {
+                    "part": k,
+                    "rows": len(p),
+                    "start": p.index[0].date() if len(p) else None,
+                    "end": p.index[-1].date() if len(p) else None,
+                    "share": round(len(p) / total, 3),
+                }
+                for k, p in self.parts.items()
+            ]
+        ).set_index("part")
 
 # %% ../nbs/02_split.ipynb #229b222b
-def chrono_split(df:pd.DataFrame, # a series on a sorted DatetimeIndex (as `load` returns)
-                 val=0.15, # validation part: fraction, row count, start date, or None
-                 test=0.15, # test part: fraction, row count, start date, or None
-                 gap:int=0, # rows left out between consecutive parts (embargo)
-                 min_train:int=1, # fewer training rows is an error
-                ) -> Split:
+def chrono_split(
+    df: pd.DataFrame,  # a series on a sorted DatetimeIndex (as `load` returns)
+    val=0.15,  # validation part: fraction, row count, start date, or None
+    test=0.15,  # test part: fraction, row count, start date, or None
+    gap: int = 0,  # rows left out between consecutive parts (embargo)
+    min_train: int = 1,  # fewer training rows is an error
+) -> Split:
     "Split `df` into train / validation / test in time order, never shuffling."
     if not isinstance(gap, int) or isinstance(gap, bool) or gap < 0:
-        raise ConfigError(f"gap={gap!r} must be a whole number of rows >= 0", hint="use gap=0 for no embargo", parameter="gap")
+        raise ConfigError(
+            f"gap={gap!r} must be a whole number of rows >= 0", hint="use gap=0 for no embargo", parameter="gap"
+        )
     if not df.index.is_monotonic_increasing:
-        raise SplitError("the index is not sorted in time", hint="load the data with forecast_nb.data.load, or sort_index() first")
+        raise SplitError(
+            "the index is not sorted in time", hint="load the data with forecast_nb.data.load, or sort_index() first"
+        )
     n = len(df)
     n_test = _part_size(n, test, "test", df.index)
     n_val = _part_size(n, val, "val", df.index)
-    if isinstance(val, (str, pd.Timestamp)): n_val -= n_test   # a start date: the part ends where test begins
+    if isinstance(val, (str, pd.Timestamp)):
+        n_val -= n_test  # a start date: the part ends where test begins
     for name, spec, size in (("test", test, n_test), ("val", val, n_val)):
         if spec is not None and size <= 0:
-            raise SplitError(f"{name}={spec!r} leaves the {name} part empty", hint=f"choose an earlier date or a larger {name}, or {name}=None to leave it out", parameter=name)
+            raise SplitError(
+                f"{name}={spec!r} leaves the {name} part empty",
+                hint=f"choose an earlier date or a larger {name}, or {name}=None to leave it out",
+                parameter=name,
+            )
     gaps = gap * ((n_val > 0) + (n_test > 0))
     n_train = n - n_test - n_val - gaps
     if n_train < max(min_train, 1):
         need = n_test + n_val + gaps + max(min_train, 1)
-        raise SeriesTooShortError(f"{n} rows leave {max(n_train, 0)} for training after val={val!r}, test={test!r}, gap={gap} (need at least {need} rows)",
-                                  hint="use smaller val/test parts or a smaller gap, or load more data", rows=n)
+        raise SeriesTooShortError(
+            f"{n} rows leave {max(n_train, 0)} for training after val={val!r}, test={test!r}, gap={gap} (need at least {need} rows)",
+            hint="use smaller val/test parts or a smaller gap, or load more data",
+            rows=n,
+        )
     val_start = n_train + (gap if n_val else 0)
     test_start = n - n_test
-    return Split(df.iloc[:n_train], df.iloc[val_start:val_start + n_val], df.iloc[test_start:], gap)
+    return Split(df.iloc[:n_train], df.iloc[val_start : val_start + n_val], df.iloc[test_start:], gap)
 
 # %% ../nbs/02_split.ipynb #856d2086
-def plot_split(split:Split, column:str|None=None, ax=None):
+def plot_split(split: Split, column: str | None = None, ax=None):
     "Plot the series with each part of `split` in its own colour; returns the matplotlib Axes."
     import matplotlib.pyplot as plt
+
     column = column or split.train.attrs.get("target") or split.train.columns[0]
-    if ax is None: _, ax = plt.subplots(figsize=(9, 3))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3))
     for (name, part), color in zip(split.parts.items(), ("tab:blue", "tab:orange", "tab:green")):
-        if len(part): ax.plot(part.index, part[column], color=color, lw=0.8, label=f"{name} ({len(part)})")
+        if len(part):
+            ax.plot(part.index, part[column], color=color, lw=0.8, label=f"{name} ({len(part)})")
     ax.set_title(f"chronological split of {column!r}" + (f", gap {split.gap}" if split.gap else ""))
-    ax.legend(loc="upper left"); ax.figure.tight_layout()
+    ax.legend(loc="upper left")
+    ax.figure.tight_layout()
     return ax
 
 # %% ../nbs/02_split.ipynb #1246bb4f
 class Window(NamedTuple):
     "Positions of one walk-forward window: `train` rows, then `test` rows after the gap."
-    train:range
-    test:range
+
+    train: range
+    test: range
+
     @property
-    def origin(self) -> int: return self.train.stop - 1   # last position the forecast may use
+    def origin(self) -> int:
+        return self.train.stop - 1  # last position the forecast may use
 
 # %% ../nbs/02_split.ipynb #9a05982e
 def _positive_int(name, v, minimum=1):
     if not isinstance(v, int) or isinstance(v, bool) or v < minimum:
-        raise ConfigError(f"{name}={v!r} must be a whole number >= {minimum}", hint=f"pass {name} as a row count", parameter=name)
+        raise ConfigError(
+            f"{name}={v!r} must be a whole number >= {minimum}", hint=f"pass {name} as a row count", parameter=name
+        )
 
-def walk_forward_windows(n:int, # rows in the series
-                         initial:int, # training rows in the first window
-                         horizon:int, # test rows per window (steps ahead)
-                         step:int|None=None, # rows the origin moves each time (default: horizon)
-                         window:str="expanding", # 'expanding' or 'sliding'
-                         train_size:int|None=None, # training rows of a sliding window (default: initial)
-                         gap:int=0, # rows skipped between training and test
-                         partial:bool=True, # keep the last, shorter test window
-                        ) -> Iterator[Window]:
+
+def walk_forward_windows(
+    n: int,  # rows in the series
+    initial: int,  # training rows in the first window
+    horizon: int,  # test rows per window (steps ahead)
+    step: int | None = None,  # rows the origin moves each time (default: horizon)
+    window: str = "expanding",  # 'expanding' or 'sliding'
+    train_size: int | None = None,  # training rows of a sliding window (default: initial)
+    gap: int = 0,  # rows skipped between training and test
+    partial: bool = True,  # keep the last, shorter test window
+) -> Iterator[Window]:
     "Walk-forward train/test windows as position ranges; arguments are checked before the first window."
     step = horizon if step is None else step
-    for name, v, lo in (("n", n, 0), ("initial", initial, 1), ("horizon", horizon, 1), ("step", step, 1), ("gap", gap, 0)): _positive_int(name, v, lo)
+    for name, v, lo in (
+        ("n", n, 0),
+        ("initial", initial, 1),
+        ("horizon", horizon, 1),
+        ("step", step, 1),
+        ("gap", gap, 0),
+    ):
+        _positive_int(name, v, lo)
     if window not in ("expanding", "sliding"):
-        raise ConfigError(f"window={window!r} is not a window type", hint="use 'expanding' or 'sliding'", parameter="window")
+        raise ConfigError(
+            f"window={window!r} is not a window type", hint="use 'expanding' or 'sliding'", parameter="window"
+        )
     train_size = initial if train_size is None else train_size
     _positive_int("train_size", train_size)
     if window == "sliding" and train_size > initial:
-        raise ConfigError(f"train_size={train_size} is larger than initial={initial}", hint="the first window has only `initial` rows: use train_size <= initial", parameter="train_size")
+        raise ConfigError(
+            f"train_size={train_size} is larger than initial={initial}",
+            hint="the first window has only `initial` rows: use train_size <= initial",
+            parameter="train_size",
+        )
     need = initial + gap + (1 if partial else horizon)
     if n < need:
-        raise SeriesTooShortError(f"{n} rows are too few for initial={initial}, gap={gap}, horizon={horizon} (need at least {need})",
-                                  hint="use a smaller initial training size or load more data", rows=n)
+        raise SeriesTooShortError(
+            f"{n} rows are too few for initial={initial}, gap={gap}, horizon={horizon} (need at least {need})",
+            hint="use a smaller initial training size or load more data",
+            rows=n,
+        )
+
     def windows():
         for origin in range(initial, n - gap, step):
             test = range(origin + gap, min(origin + gap + horizon, n))
-            if len(test) < horizon and not partial: return
+            if len(test) < horizon and not partial:
+                return
             yield Window(range(origin - train_size if window == "sliding" else 0, origin), test)
+
     return windows()
 
 # %% ../nbs/02_split.ipynb #d86394cb
-def plot_windows(windows, n:int|None=None, ax=None):
+def plot_windows(windows, n: int | None = None, ax=None):
     "Draw walk-forward windows, one row per origin; returns the matplotlib Axes."
     import matplotlib.pyplot as plt
+
     windows = list(windows)
-    if ax is None: _, ax = plt.subplots(figsize=(9, 0.25 * len(windows) + 1))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.25 * len(windows) + 1))
     for i, w in enumerate(windows):
         ax.barh(i, len(w.train), left=w.train.start, color="tab:blue", height=0.6)
         ax.barh(i, len(w.test), left=w.test.start, color="tab:orange", height=0.6)
-    ax.invert_yaxis(); ax.set_xlim(0, n or max(w.test.stop for w in windows))
-    ax.set_xlabel("row"); ax.set_ylabel("window"); ax.set_title("walk-forward windows: train (blue), test (orange)")
+    ax.invert_yaxis()
+    ax.set_xlim(0, n or max(w.test.stop for w in windows))
+    ax.set_xlabel("row")
+    ax.set_ylabel("window")
+    ax.set_title("walk-forward windows: train (blue), test (orange)")
     return ax
 
 # %% ../nbs/02_split.ipynb #ee771ec9
-def full_windows(rows:int, horizon:int, step:int|None=None) -> int:
+def full_windows(rows: int, horizon: int, step: int | None = None) -> int:
     "Walk-forward windows of `horizon` full steps in `rows` rows, origins `step` apart (default: `horizon`)."
     return 0 if rows < horizon else (rows - horizon) // (step or horizon) + 1
 
-def check_horizon(split:Split, # the chronological split the horizon is scored on
-                  horizon:int, # steps ahead per forecast
-                  step:int|None=None, # rows between origins (default: horizon)
-                  min_windows:int=1, # full windows each non-empty validation / test part must hold
-                 ) -> dict[str, int]:
+
+def check_horizon(
+    split: Split,  # the chronological split the horizon is scored on
+    horizon: int,  # steps ahead per forecast
+    step: int | None = None,  # rows between origins (default: horizon)
+    min_windows: int = 1,  # full windows each non-empty validation / test part must hold
+) -> dict[str, int]:
     "Refuse a `horizon` a non-empty val or test part cannot score in `min_windows` full windows; else windows per part."
     for name, v in (("horizon", horizon), ("step", horizon if step is None else step), ("min_windows", min_windows)):
         _positive_int(name, v)
     rows = {k: len(p) for k, p in split.parts.items()}
     windows = {k: full_windows(rows[k], horizon, step) for k in ("val", "test") if rows[k]}
     short = [k for k, w in windows.items() if w < min_windows]
-    if short: raise _horizon_error(rows, short, horizon, step, min_windows)
+    if short:
+        raise _horizon_error(rows, short, horizon, step, min_windows)
     return windows
 
 # %% ../nbs/02_split.ipynb #684175b5
-def _horizon_error(rows:dict, short:list, horizon:int, step:int|None, min_windows:int) -> SplitError:
+def _horizon_error(rows: dict, short: list, horizon: int, step: int | None, min_windows: int) -> SplitError:
     "The error for a horizon too long for the `short` parts: their rows, the rows needed, the horizon that fits."
     step = step or horizon
     need = horizon + (min_windows - 1) * step
-    what = (f"one full window of {horizon} steps needs" if min_windows == 1
-            else f"{min_windows} full windows of {horizon} steps, origins {step} apart, need")
+    what = (
+        f"one full window of {horizon} steps needs"
+        if min_windows == 1
+        else f"{min_windows} full windows of {horizon} steps, origins {step} apart, need"
+    )
     fits = min(rows[k] for k in short) - (min_windows - 1) * step
-    if step == horizon: fits = min(rows[k] for k in short) // min_windows    # the step moves with the horizon
+    if step == horizon:
+        fits = min(rows[k] for k in short) // min_windows  # the step moves with the horizon
     parts = " and ".join(f"the {k} part has {rows[k]} rows" for k in short)
     sizes = ", ".join(f"{k} {r}" for k, r in rows.items())
     sizes_needed = ", ".join(f"{k}={need}" for k in short)
-    return SplitError(f"horizon={horizon} cannot be scored: {parts}, but {what} {need} rows (parts: {sizes})",
-                      hint=(f"use horizon <= {fits}, or " if fits >= 1 else "") + f"make {' and '.join(short)} "
-                           f"at least {need} rows (e.g. {sizes_needed}) on a longer series",
-                      parameter="horizon", rows=rows)
+    return SplitError(
+        f"horizon={horizon} cannot be scored: {parts}, but {what} {need} rows (parts: {sizes})",
+        hint=(f"use horizon <= {fits}, or " if fits >= 1 else "") + f"make {' and '.join(short)} "
+        f"at least {need} rows (e.g. {sizes_needed}) on a longer series",
+        parameter="horizon",
+        rows=rows,
+    )

@@ -4,7 +4,13 @@
 
 # %% ../nbs/09_tracking.ipynb #662d6423
 from __future__ import annotations
-import hashlib, json, os, socket, threading, time, traceback
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,219 +21,348 @@ __all__ = ['MLFLOW_SETTINGS', 'artifact_root', 'experiment_id', 'store_lock', 'm
            'flat_params', 'ended', 'mark_failed', 'probe', 'TrialLogger', 'tune_tracked']
 
 # %% ../nbs/09_tracking.ipynb #fcdefcc0
-def artifact_root(tracking_uri:str) -> str|None:
+def artifact_root(tracking_uri: str) -> str | None:
     "Artifacts of a SQLite store live beside the database file; a server decides for itself."
-    if not tracking_uri.startswith("sqlite:///"): return None
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
     return (Path(tracking_uri.removeprefix("sqlite:///")).expanduser().resolve().parent / "mlartifacts").as_uri()
 
-def experiment_id(name:str, tracking_uri:str) -> str:
+
+def experiment_id(name: str, tracking_uri: str) -> str:
     "The id of experiment `name` in the store at `tracking_uri`, created if missing."
     from mlflow.exceptions import MlflowException
+
     c = mlflow_client(tracking_uri)
     exp = c.get_experiment_by_name(name)
-    if exp: return exp.experiment_id
-    try: return c.create_experiment(name, artifact_location=artifact_root(tracking_uri))
-    except MlflowException:                                  # another process made it first
+    if exp:
+        return exp.experiment_id
+    try:
+        return c.create_experiment(name, artifact_location=artifact_root(tracking_uri))
+    except MlflowException:  # another process made it first
         return c.get_experiment_by_name(name).experiment_id
 
 # %% ../nbs/09_tracking.ipynb #2c1cb481
-MLFLOW_SETTINGS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                   "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}   # its "View run at URL" line would print a URL's password
-_ready:set[str] = set()        # embedded stores this process has created or seen
+MLFLOW_SETTINGS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+}  # its "View run at URL" line would print a URL's password
+_ready: set[str] = set()  # embedded stores this process has created or seen
+
 
 @contextmanager
-def store_lock(tracking_uri:str):
+def store_lock(tracking_uri: str):
     "An exclusive lock shared by every process on this machine, one per store."
-    import fcntl, tempfile
+    import fcntl
+    import tempfile
+
     where = tracking_uri
-    if where.startswith("sqlite:///"): where = str(Path(where.removeprefix("sqlite:///")).expanduser().resolve())
+    if where.startswith("sqlite:///"):
+        where = str(Path(where.removeprefix("sqlite:///")).expanduser().resolve())
     path = Path(tempfile.gettempdir()) / f"forecast-nb-store-{hashlib.sha256(where.encode()).hexdigest()[:16]}.lock"
     with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
-def mlflow_client(tracking_uri:str):
+
+def mlflow_client(tracking_uri: str):
     "An `MlflowClient` bound to `tracking_uri`: an embedded store is created once under a lock; HTTP calls are bounded."
     from mlflow import MlflowClient
-    for k, v in MLFLOW_SETTINGS.items(): os.environ.setdefault(k, v)
+
+    for k, v in MLFLOW_SETTINGS.items():
+        os.environ.setdefault(k, v)
     if tracking_uri.startswith("sqlite:///") and tracking_uri not in _ready:
         Path(tracking_uri.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        with store_lock(tracking_uri):                   # MLflow creates and migrates a new database's tables on first use
+        with store_lock(tracking_uri):  # MLflow creates and migrates a new database's tables on first use
             c = MlflowClient(tracking_uri, registry_uri=tracking_uri)
-            c.search_experiments(max_results=1); c.search_registered_models(max_results=1)
+            c.search_experiments(max_results=1)
+            c.search_registered_models(max_results=1)
         _ready.add(tracking_uri)
     return MlflowClient(tracking_uri, registry_uri=tracking_uri)
 
+
 _FLUENT = threading.Lock()
 
+
 @contextmanager
-def fluent(tracking_uri:str):
+def fluent(tracking_uri: str):
     "MLflow's fluent API on `tracking_uri` for the block; the process-wide URI (and $MLFLOW_TRACKING_URI) put back after."
     import mlflow
     from mlflow.tracking._tracking_service import utils
-    mlflow_client(tracking_uri)                                 # the store exists, the HTTP calls are bounded
+
+    mlflow_client(tracking_uri)  # the store exists, the HTTP calls are bounded
     with _FLUENT:
         env, own = os.environ.get("MLFLOW_TRACKING_URI"), utils._tracking_uri
         mlflow.set_tracking_uri(tracking_uri)
-        try: yield
+        try:
+            yield
         finally:
             mlflow.set_tracking_uri(own)
-            if env is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
-            else: os.environ["MLFLOW_TRACKING_URI"] = env
+            if env is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = env
 
 # %% ../nbs/09_tracking.ipynb #b2506769
-def data_tags(df, source:str) -> dict:
+def data_tags(df, source: str) -> dict:
     "What exactly was used: the source, a content hash of the data, its rows and date span."
-    import hashlib, pandas as pd
+    import hashlib
+
     digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()).hexdigest()
-    return {"data.source": redact(source), "data.sha256": digest, "data.rows": str(len(df)), "data.start": str(df.index[0]), "data.end": str(df.index[-1])}
+    return {
+        "data.source": redact(source),
+        "data.sha256": digest,
+        "data.rows": str(len(df)),
+        "data.start": str(df.index[0]),
+        "data.end": str(df.index[-1]),
+    }
+
 
 def code_tags() -> dict:
     "The code and the machine: git commit and dirty flag (when run from a checkout), package versions, host."
-    import platform, subprocess, importlib.metadata as md, forecast_nb
+    import platform
+    import subprocess
+    import importlib.metadata as md
+    import forecast_nb
+
     tags = {"host": platform.node(), "version.python": platform.python_version()}
     for pkg in ("forecast-nb", "pandas", "numpy", "statsmodels", "mlflow", "optuna", "prophet", "tensorflow"):
-        try: tags[f"version.{pkg}"] = md.version(pkg)
-        except md.PackageNotFoundError: pass
-    git = lambda *a: subprocess.run(["git", "-C", str(Path(forecast_nb.__file__).resolve().parent.parent), *a], capture_output=True, text=True, timeout=10)
+        try:
+            tags[f"version.{pkg}"] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+
+    def git(*a):
+        return subprocess.run(
+            ["git", "-C", str(Path(forecast_nb.__file__).resolve().parent.parent), *a],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+
     try:
         head = git("rev-parse", "HEAD")
         if head.returncode == 0:
-            tags |= {"mlflow.source.git.commit": head.stdout.strip(), "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())).lower()}
-    except (OSError, subprocess.TimeoutExpired): pass
+            tags |= {
+                "mlflow.source.git.commit": head.stdout.strip(),
+                "git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())).lower(),
+            }
+    except (OSError, subprocess.TimeoutExpired):
+        pass
     return tags
 
-def flat_params(d:dict, prefix:str="") -> dict:
+
+def flat_params(d: dict, prefix: str = "") -> dict:
     "Nested values as flat MLflow params (passwords masked): {'model_params': {'order': [1, 1, 1]}} -> {'model_params.order': '[1, 1, 1]'}."
     out = {}
     for k, v in d.items():
-        if isinstance(v, dict) and v: out |= flat_params(v, f"{prefix}{k}.")
-        else: out[f"{prefix}{k}"] = redact(v if isinstance(v, str) else json.dumps(v, default=str))[:6000]
+        if isinstance(v, dict) and v:
+            out |= flat_params(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = redact(v if isinstance(v, str) else json.dumps(v, default=str))[:6000]
     return out
 
+
 @contextmanager
-def ended(client, run_id:str):
+def ended(client, run_id: str):
     "End run `run_id` FINISHED, or FAILED (error tag and `error.txt`) if the block raises; the error goes on."
-    try: yield run_id
+    try:
+        yield run_id
     except BaseException as e:
         mark_failed(client, run_id, e)
         raise
     client.set_terminated(run_id, "FINISHED")
 
-def mark_failed(client, run_id:str, error:BaseException):
+
+def mark_failed(client, run_id: str, error: BaseException):
     "End run `run_id` FAILED: the error as a tag, its traceback as `error.txt`."
     try:
         client.set_tag(run_id, "error", redact(f"{type(error).__name__}: {error}")[:5000])
         client.log_text(run_id, redact("".join(traceback.format_exception(error))), "error.txt")
-    finally: client.set_terminated(run_id, "FAILED")
+    finally:
+        client.set_terminated(run_id, "FAILED")
 
-def probe(tracking_uri:str, tries:int=3, wait:float=1.0) -> None:
+
+def probe(tracking_uri: str, tries: int = 3, wait: float = 1.0) -> None:
     "Fail fast, naming the URI, when a tracking server does not answer (`tries` attempts, `wait` seconds apart)."
-    if not tracking_uri.startswith(("http://", "https://")): return
-    import base64, urllib.error, urllib.parse, urllib.request
+    if not tracking_uri.startswith(("http://", "https://")):
+        return
+    import base64
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     u = urllib.parse.urlsplit(tracking_uri)
-    req = urllib.request.Request(urllib.parse.urlunsplit((u.scheme, u.netloc.rpartition("@")[2], u.path.rstrip("/") + "/health", "", "")))
-    if u.username is not None:                           # user:password@ in the URI: HTTP basic auth, as MLflow's client sends it
+    req = urllib.request.Request(
+        urllib.parse.urlunsplit((u.scheme, u.netloc.rpartition("@")[2], u.path.rstrip("/") + "/health", "", ""))
+    )
+    if u.username is not None:  # user:password@ in the URI: HTTP basic auth, as MLflow's client sends it
         user, pw = urllib.parse.unquote(u.username), urllib.parse.unquote(u.password or "")
         req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode())
     for i in range(tries):
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
-                if r.status == 200: return
-        except (urllib.error.URLError, OSError, TimeoutError, ValueError) as e: err = e
-        if i < tries - 1: time.sleep(wait)
-    raise TrackingUnavailableError(f"the MLflow tracking server at {tracking_uri} does not answer ({err})",
-                                   hint="start it, or check the URI; results are kept on disk and `forecast-nb log-pending` uploads them later", uri=tracking_uri)
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError, TimeoutError, ValueError) as e:
+            err = e
+        if i < tries - 1:
+            time.sleep(wait)
+    raise TrackingUnavailableError(
+        f"the MLflow tracking server at {tracking_uri} does not answer ({err})",
+        hint="start it, or check the URI; results are kept on disk and `forecast-nb log-pending` uploads them later",
+        uri=tracking_uri,
+    )
 
 # %% ../nbs/09_tracking.ipynb #be08fb22
 @dataclass
 class TrialLogger:
     "Optuna callback: each finished trial becomes an MLflow run nested under `parent_run_id`."
-    tracking_uri:str
-    experiment_id:str
-    parent_run_id:str
-    metric:str="mae"
-    method:str=""
 
-    def for_method(self, method:str) -> TrialLogger: return replace(self, method=method)
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    metric: str = "mae"
+    method: str = ""
+
+    def for_method(self, method: str) -> TrialLogger:
+        return replace(self, method=method)
 
     def __call__(self, study, trial):
         from mlflow.entities import Metric, Param, RunTag
+
         c = mlflow_client(self.tracking_uri)
-        run = c.create_run(self.experiment_id, run_name=f"{self.method}-{trial.number}",
-                           tags={"mlflow.parentRunId": self.parent_run_id, "tuning.method": self.method, "trial.state": trial.state.name})
+        run = c.create_run(
+            self.experiment_id,
+            run_name=f"{self.method}-{trial.number}",
+            tags={
+                "mlflow.parentRunId": self.parent_run_id,
+                "tuning.method": self.method,
+                "trial.state": trial.state.name,
+            },
+        )
         now = int(time.time() * 1000)
         metrics = [Metric(self.metric, float(trial.value), now, 0)] if trial.value is not None else []
-        if trial.duration is not None: metrics.append(Metric("trial_seconds", trial.duration.total_seconds(), now, 0))
+        if trial.duration is not None:
+            metrics.append(Metric("trial_seconds", trial.duration.total_seconds(), now, 0))
         params = [Param(k, str(v)[:500]) for k, v in trial.params.items()] + [Param("trial_number", str(trial.number))]
-        tags = [RunTag("fail_reason", trial.user_attrs["fail_reason"][:5000])] if "fail_reason" in trial.user_attrs else []
+        tags = (
+            [RunTag("fail_reason", trial.user_attrs["fail_reason"][:5000])] if "fail_reason" in trial.user_attrs else []
+        )
         c.log_batch(run.info.run_id, metrics=metrics, params=params, tags=tags)
         c.set_terminated(run.info.run_id, status="FINISHED" if trial.state.name in ("COMPLETE", "PRUNED") else "FAILED")
 
     def logged(self) -> set[tuple[str, int]]:
         "(method, trial number) of every trial run under the parent."
-        runs = mlflow_client(self.tracking_uri).search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{self.parent_run_id}'", max_results=10_000)
-        return {(r.data.tags.get("tuning.method", ""), int(r.data.params["trial_number"])) for r in runs if "trial_number" in r.data.params}
+        runs = mlflow_client(self.tracking_uri).search_runs(
+            [self.experiment_id], f"tags.mlflow.parentRunId = '{self.parent_run_id}'", max_results=10_000
+        )
+        return {
+            (r.data.tags.get("tuning.method", ""), int(r.data.params["trial_number"]))
+            for r in runs
+            if "trial_number" in r.data.params
+        }
 
-    def backfill(self, studies:dict):
+    def backfill(self, studies: dict):
         "Log the finished trials of `studies` (method -> study) that have no run yet: a process killed between a trial and its run."
         from forecast_nb.tuning import spends_budget
+
         have = self.logged()
         for m, st in studies.items():
             for t in st.get_trials(deepcopy=False):
-                if spends_budget(t) and (m, t.number) not in have: self.for_method(m)(st, t)
+                if spends_budget(t) and (m, t.number) not in have:
+                    self.for_method(m)(st, t)
 
 # %% ../nbs/09_tracking.ipynb #70951d59
-def _resume_key(model:str, kw:dict) -> str:
+def _resume_key(model: str, kw: dict) -> str:
     "What names one tuning request across restarts: the model, the method, and the study's name and storage."
     from forecast_nb.tuning import default_storage
-    storage = str(kw.get("storage") or default_storage())
-    if storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):        # a relative file: where it really is
-        storage = "sqlite:///" + str(Path(storage.removeprefix("sqlite:///")).resolve())
-    return hashlib.sha256(json.dumps([model, kw.get("method", "bayes"), kw.get("study_name") or model, storage]).encode()).hexdigest()[:16]
 
-def _parent_run(c, exp:str, key:str, name:str) -> tuple[str, bool]:
+    storage = str(kw.get("storage") or default_storage())
+    if storage.startswith("sqlite:///") and not storage.startswith(
+        "sqlite:////"
+    ):  # a relative file: where it really is
+        storage = "sqlite:///" + str(Path(storage.removeprefix("sqlite:///")).resolve())
+    return hashlib.sha256(
+        json.dumps([model, kw.get("method", "bayes"), kw.get("study_name") or model, storage]).encode()
+    ).hexdigest()[:16]
+
+
+def _parent_run(c, exp: str, key: str, name: str) -> tuple[str, bool]:
     "The tuning request's parent run and whether it is resumed: one its dead process left unfinished, or a new one."
-    runs = c.search_runs([exp], f"tags.`tuning.resume_key` = '{key}'", max_results=1, order_by=["attributes.start_time DESC"])
+    runs = c.search_runs(
+        [exp], f"tags.`tuning.resume_key` = '{key}'", max_results=1, order_by=["attributes.start_time DESC"]
+    )
     if runs and _resumable(runs[0]):
         rid, resumed = runs[0].info.run_id, int(runs[0].data.tags.get("tuning.resumed", 0)) + 1
-        c.update_run(rid, status="RUNNING"); c.set_tag(rid, "tuning.resumed", str(resumed))
+        c.update_run(rid, status="RUNNING")
+        c.set_tag(rid, "tuning.resumed", str(resumed))
         return rid, True
-    tags = {"workflow.stage": "tuning", "tuning.resume_key": key, "tuning.worker": f"{socket.gethostname()}:{os.getpid()}"}
+    tags = {
+        "workflow.stage": "tuning",
+        "tuning.resume_key": key,
+        "tuning.worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
     return c.create_run(exp, run_name=name, tags=tags).info.run_id, False
+
 
 def _resumable(run) -> bool:
     "Ended FAILED or KILLED, or RUNNING for a process of this machine that is gone (workers sharing a study keep their own)."
-    if run.info.status != "RUNNING": return run.info.status != "FINISHED"
+    if run.info.status != "RUNNING":
+        return run.info.status != "FINISHED"
     host, _, pid = run.data.tags.get("tuning.worker", "").partition(":")
-    if host != socket.gethostname() or not pid.isdigit(): return False
-    try: os.kill(int(pid), 0)
-    except ProcessLookupError: return True
-    except PermissionError: pass
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
     return False
 
-def tune_tracked(model:str, data, tracking_uri:str|None=None, experiment:str="forecast-nb-tuning",
-                 run_name:str|None=None, **tune_kwargs):
+
+def tune_tracked(
+    model: str,
+    data,
+    tracking_uri: str | None = None,
+    experiment: str = "forecast-nb-tuning",
+    run_name: str | None = None,
+    **tune_kwargs,
+):
     "`tuning.tune` inside an MLflow parent run (the same one when a killed study resumes): a nested run per trial, each once."
     from forecast_nb.config import default_tracking_uri
     from forecast_nb.tuning import tune
+
     tracking_uri = default_tracking_uri(tracking_uri)
     c, exp = mlflow_client(tracking_uri), experiment_id(experiment, tracking_uri)
-    rid, resumed = _parent_run(c, exp, _resume_key(model, tune_kwargs), run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}")
+    rid, resumed = _parent_run(
+        c, exp, _resume_key(model, tune_kwargs), run_name or f"tune-{model}-{tune_kwargs.get('method', 'bayes')}"
+    )
     with ended(c, rid):
         logger = TrialLogger(tracking_uri, exp, rid, tune_kwargs.get("metric", "mae"))
         res = tune(model, data, callbacks=[logger] + list(tune_kwargs.pop("callbacks", ())), **tune_kwargs)
-        if resumed: logger.backfill(res.studies)        # only its own killed run's trials: workers sharing a study log their own
+        if resumed:
+            logger.backfill(res.studies)  # only its own killed run's trials: workers sharing a study log their own
         _log_result(c, rid, model, res)
     return res, rid
 
-def _log_result(client, rid:str, model:str, res):
+
+def _log_result(client, rid: str, model: str, res):
     import matplotlib.pyplot as plt
     from mlflow.entities import Metric, Param
+
     now = int(time.time() * 1000)
-    params = [Param("model", model), Param("best_method", res.best_method)] + [Param(f"best.{k}", str(v)[:500]) for k, v in res.best_params.items()]
+    params = [Param("model", model), Param("best_method", res.best_method)] + [
+        Param(f"best.{k}", str(v)[:500]) for k, v in res.best_params.items()
+    ]
     client.log_batch(rid, metrics=[Metric(f"best_{res.metric}", res.best_value, now, 0)], params=params)
     client.log_text(rid, res.table.to_string(), "tuning/comparison.txt")
     client.log_dict(rid, json.loads(res.to_json()), "tuning/summary.json")
-    ax = res.plot(); client.log_figure(rid, ax.figure, "tuning/best_so_far.png"); plt.close(ax.figure)
+    ax = res.plot()
+    client.log_figure(rid, ax.figure, "tuning/best_so_far.png")
+    plt.close(ax.figure)

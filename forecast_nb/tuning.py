@@ -4,9 +4,12 @@
 
 # %% ../nbs/08_tuning.ipynb #761ced50
 from __future__ import annotations
-import json, logging, os, socket, time
+import json
+import logging
+import os
+import socket
+import time
 from dataclasses import dataclass
-from pathlib import Path
 import numpy as np
 import pandas as pd
 from .config import make_dir, runs_dir
@@ -24,35 +27,53 @@ __all__ = ['log', 'METHODS', 'grid_space', 'decode', 'suggest', 'default_storage
 log = logging.getLogger("forecast_nb.tuning")
 METHODS = ("grid", "random", "bayes")
 
-def _encode(v): return v if v is None or isinstance(v, (bool, int, float, str)) else repr(v)
 
-def _values(spec:dict) -> list:
+def _encode(v):
+    return v if v is None or isinstance(v, (bool, int, float, str)) else repr(v)
+
+
+def _values(spec: dict) -> list:
     return list(spec.get("grid") or spec.get("choices") or [])
 
-def grid_space(space:dict) -> dict:
+
+def grid_space(space: dict) -> dict:
     "Optuna GridSampler's space: the grid values or choices of each parameter (ranges without a grid are left out)."
     out = {name: [_encode(v) for v in _values(spec)] for name, spec in space.items() if _values(spec)}
-    if not out: raise ConfigError("the search space has no grid values or choices", hint="give 'grid': [...] for grid search, or use method='random' / 'bayes'", parameter="space")
+    if not out:
+        raise ConfigError(
+            "the search space has no grid values or choices",
+            hint="give 'grid': [...] for grid search, or use method='random' / 'bayes'",
+            parameter="space",
+        )
     return out
 
-def decode(stored:dict, space:dict) -> dict:
+
+def decode(stored: dict, space: dict) -> dict:
     "A trial's stored parameters as the model's own values (text back to tuples)."
     out = {}
     for name, v in stored.items():
         values = _values(space.get(name, {}))
         codes = [_encode(x) for x in values]
-        out[name] = values[codes.index(v)] if v in codes and not ("low" in space.get(name, {}) and isinstance(v, (int, float))) else v
+        out[name] = (
+            values[codes.index(v)]
+            if v in codes and not ("low" in space.get(name, {}) and isinstance(v, (int, float)))
+            else v
+        )
     return out
 
-def suggest(trial, space:dict, method:str) -> dict:
+
+def suggest(trial, space: dict, method: str) -> dict:
     "The trial's parameters, decoded back to the model's own values."
     params = {}
     for name, spec in space.items():
         values = _values(spec)
         if method != "grid" and "low" in spec and "high" in spec:
             lo, hi = spec["low"], spec["high"]
-            params[name] = (trial.suggest_int(name, lo, hi, log=spec.get("log", False)) if isinstance(lo, int) and isinstance(hi, int)
-                            else trial.suggest_float(name, lo, hi, log=spec.get("log", False)))
+            params[name] = (
+                trial.suggest_int(name, lo, hi, log=spec.get("log", False))
+                if isinstance(lo, int) and isinstance(hi, int)
+                else trial.suggest_float(name, lo, hi, log=spec.get("log", False))
+            )
         elif values:
             code = trial.suggest_categorical(name, [_encode(v) for v in values])
             params[name] = values[[_encode(v) for v in values].index(code)]
@@ -63,211 +84,365 @@ def default_storage() -> str:
     "The embedded default: a SQLite file in the run folder (`_runs/`, or $FORECAST_NB_RUNS)."
     return f"sqlite:///{make_dir(runs_dir()) / 'optuna.db'}"
 
-def open_storage(url:str|None=None, heartbeat:int=5):
+
+def open_storage(url: str | None = None, heartbeat: int = 5):
     "An RDB storage with heartbeats: a worker's running trial is marked failed (and retried once) if its process dies."
-    import optuna, warnings
+    import optuna
+    import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(db_url(url or default_storage()), heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
-                                          heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
+        return optuna.storages.RDBStorage(
+            db_url(url or default_storage()),
+            heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+        )
 
-def _sampler(method:str, space:dict, seed:int):
+
+def _sampler(method: str, space: dict, seed: int):
     import optuna
-    if method == "grid": return optuna.samplers.GridSampler(grid_space(space), seed=seed)
-    if method == "random": return optuna.samplers.RandomSampler(seed=seed)
-    if method == "bayes": return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
-    raise ConfigError(f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method")
+
+    if method == "grid":
+        return optuna.samplers.GridSampler(grid_space(space), seed=seed)
+    if method == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if method == "bayes":
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5)
+    raise ConfigError(
+        f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method"
+    )
+
 
 def spends_budget(t) -> bool:
     "Scored, pruned or failed on its own: not skipped, and not a killed worker's trial (failed by heartbeat and retried)."
     from optuna.trial import TrialState as S
-    if t.state == S.FAIL: return "fail_reason" in t.user_attrs
+
+    if t.state == S.FAIL:
+        return "fail_reason" in t.user_attrs
     return t.state in (S.COMPLETE, S.PRUNED) and "skipped" not in t.user_attrs
+
 
 def _holds_slot(t) -> bool:
     from optuna.trial import TrialState as S
+
     return spends_budget(t) or t.state in (S.RUNNING, S.WAITING)
 
-def _spent(study) -> int: return sum(map(spends_budget, study.get_trials(deepcopy=False)))
+
+def _spent(study) -> int:
+    return sum(map(spends_budget, study.get_trials(deepcopy=False)))
+
 
 def _fail_orphans(study) -> None:
     "Fail (and queue again) running trials whose worker died before its objective started: no heartbeat ever marks those stale."
-    import datetime as dt, copy
+    import datetime as dt
+    import copy
     from optuna.trial import TrialState as S
+
     storage = study._storage
-    grace = dt.timedelta(seconds=getattr(getattr(storage, "_backend", storage), "grace_period", None) or 15)   # Optuna wraps the RDB storage in a cache
+    grace = dt.timedelta(
+        seconds=getattr(getattr(storage, "_backend", storage), "grace_period", None) or 15
+    )  # Optuna wraps the RDB storage in a cache
     for t in study.get_trials(deepcopy=False, states=(S.RUNNING,)):
         if "worker" not in t.user_attrs and t.datetime_start and dt.datetime.now() - t.datetime_start > grace:
-            try: failed = storage.set_trial_state_values(t._trial_id, S.FAIL)
-            except Exception: continue                            # another worker got there first
-            retry = storage.get_heartbeat_stale_trial_callback() if hasattr(storage, "get_heartbeat_stale_trial_callback") else None
-            if failed and retry: retry(study, copy.deepcopy(storage.get_trial(t._trial_id)))
+            try:
+                failed = storage.set_trial_state_values(t._trial_id, S.FAIL)
+            except Exception:
+                continue  # another worker got there first
+            retry = (
+                storage.get_heartbeat_stale_trial_callback()
+                if hasattr(storage, "get_heartbeat_stale_trial_callback")
+                else None
+            )
+            if failed and retry:
+                retry(study, copy.deepcopy(storage.get_trial(t._trial_id)))
+
 
 class _Budget:
     "Trial callback: stop the worker when the study has `n` trials spent; while others' running trials hold the rest, wait for them."
-    def __init__(self, n:int, poll:float=1.0): self.n, self.poll = n, poll
+
+    def __init__(self, n: int, poll: float = 1.0):
+        self.n, self.poll = n, poll
+
     def __call__(self, study, trial=None) -> None:
-        import optuna, warnings
+        import optuna
+        import warnings
+
         while True:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)                 # a dead worker's trial: failed, and queued again
+                optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
             _fail_orphans(study)
             trials = study.get_trials(deepcopy=False)
             spent, held = sum(map(spends_budget, trials)), sum(map(_holds_slot, trials))
-            if spent >= self.n: return study.stop()
-            if held < self.n or any(t.state == optuna.trial.TrialState.WAITING for t in trials): return
+            if spent >= self.n:
+                return study.stop()
+            if held < self.n or any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+                return
             time.sleep(self.poll)
 
-def _surplus(study, trial, n:int) -> bool:
+
+def _surplus(study, trial, n: int) -> bool:
     "Whether earlier trials (by storage id) already hold the whole budget: a race between workers' last trials."
     return sum(_holds_slot(t) for t in study.get_trials(deepcopy=False) if t._trial_id < trial._trial_id) >= n
 
 # %% ../nbs/08_tuning.ipynb #013eaca2
 def _objective(name, base, space, method, y, cv, metric, n):
     import optuna
+
     def objective(trial):
         if _surplus(trial.study, trial, n):
             trial.set_user_attr("skipped", "the budget was already taken by other workers' trials; not evaluated")
             raise optuna.TrialPruned()
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+
         def report(forecasts):
-            trial.report(float(np.mean(np.abs(forecasts["y"] - forecasts["yhat"]))), step=int(forecasts["cutoff"].nunique()))
-            if trial.should_prune(): raise optuna.TrialPruned()
+            trial.report(
+                float(np.mean(np.abs(forecasts["y"] - forecasts["yhat"]))), step=int(forecasts["cutoff"].nunique())
+            )
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
         try:
             params = suggest(trial, space, method)
             trial.set_user_attr("params", json.dumps(params, default=str))
             bt = walk_forward((name, base | params), y, progress=False, callback=report, **cv)
             value = float(bt.metrics.loc[metric, "model"])
-            if not np.isfinite(value): raise FloatingPointError(f"{metric} is {value}: the model diverged")
-        except optuna.TrialPruned: raise
-        except Exception as e:                                   # recorded with the trial; the study goes on
-            trial.set_user_attr("fail_reason", f"{type(e).__name__}: {e}"); raise
+            if not np.isfinite(value):
+                raise FloatingPointError(f"{metric} is {value}: the model diverged")
+        except optuna.TrialPruned:
+            raise
+        except Exception as e:  # recorded with the trial; the study goes on
+            trial.set_user_attr("fail_reason", f"{type(e).__name__}: {e}")
+            raise
         return value
+
     return objective
 
-def run_study(model:str, y:pd.Series, method:str, n_trials:int, cv:dict, metric:str="mae", space:dict|None=None,
-              base:dict|None=None, storage:str|None=None, study_name:str|None=None, seed:int=0, timeout:float|None=None,
-              progress:bool=False, quota:int|None=None, callbacks=()):
+
+def run_study(
+    model: str,
+    y: pd.Series,
+    method: str,
+    n_trials: int,
+    cv: dict,
+    metric: str = "mae",
+    space: dict | None = None,
+    base: dict | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    seed: int = 0,
+    timeout: float | None = None,
+    progress: bool = False,
+    quota: int | None = None,
+    callbacks=(),
+):
     "Run (or resume) one study until `n_trials` trials are spent (this worker: at most `quota` of them); returns the Optuna study."
     import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = space or get_model(model).search_space()
-    if method == "grid": n_trials = min(n_trials, int(np.prod([len(v) for v in grid_space(space).values()])))
-    study = optuna.create_study(storage=open_storage(storage), study_name=study_name or f"{model}-{method}", direction="minimize",
-                                sampler=_sampler(method, space, seed), pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-                                load_if_exists=True)
+    if method == "grid":
+        n_trials = min(n_trials, int(np.prod([len(v) for v in grid_space(space).values()])))
+    study = optuna.create_study(
+        storage=open_storage(storage),
+        study_name=study_name or f"{model}-{method}",
+        direction="minimize",
+        sampler=_sampler(method, space, seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        load_if_exists=True,
+    )
     if (quota is None or quota > 0) and _spent(study) < n_trials:
-        study.optimize(_objective(model, base or {}, space, method, y, cv, metric, n_trials), n_trials=quota if quota is not None else n_trials - _spent(study), timeout=timeout, catch=(Exception,),
-                       callbacks=[_Budget(n_trials)] + list(callbacks), show_progress_bar=progress)
+        study.optimize(
+            _objective(model, base or {}, space, method, y, cv, metric, n_trials),
+            n_trials=quota if quota is not None else n_trials - _spent(study),
+            timeout=timeout,
+            catch=(Exception,),
+            callbacks=[_Budget(n_trials)] + list(callbacks),
+            show_progress_bar=progress,
+        )
     return study
 
 # %% ../nbs/08_tuning.ipynb #06eec1e1
 @dataclass
 class TuningResult:
     "Studies by method, their comparison, and the best parameters overall."
-    studies:dict
-    table:pd.DataFrame
-    best_method:str
-    best_params:dict
-    best_value:float
-    metric:str
+
+    studies: dict
+    table: pd.DataFrame
+    best_method: str
+    best_params: dict
+    best_value: float
+    metric: str
 
     def history(self) -> pd.DataFrame:
         "Best-so-far of each method against trial number."
         import optuna
+
         cols = {}
         for m, st in self.studies.items():
-            vals = [t.value if t.state == optuna.trial.TrialState.COMPLETE else np.nan for t in st.get_trials(deepcopy=False)]
+            vals = [
+                t.value if t.state == optuna.trial.TrialState.COMPLETE else np.nan
+                for t in st.get_trials(deepcopy=False)
+            ]
             cols[m] = pd.Series(vals).cummin().ffill()
         return pd.DataFrame(cols).rename_axis("trial")
 
     def plot(self, ax=None):
         "Best-so-far against trial for each method."
         import matplotlib.pyplot as plt
-        if ax is None: _, ax = plt.subplots(figsize=(7, 3))
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 3))
         self.history().plot(ax=ax, drawstyle="steps-post")
-        ax.set_ylabel(f"best {self.metric} so far"); ax.set_title("tuning: best so far by method")
+        ax.set_ylabel(f"best {self.metric} so far")
+        ax.set_title("tuning: best so far by method")
         return ax
 
     def failures(self) -> pd.DataFrame:
         "Failed trials of every method: their parameters and why they failed."
         import optuna
-        rows = [{"method": m, "trial": t.number, "params": t.user_attrs.get("params"), "reason": t.user_attrs.get("fail_reason")}
-                for m, st in self.studies.items() for t in st.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))]
+
+        rows = [
+            {
+                "method": m,
+                "trial": t.number,
+                "params": t.user_attrs.get("params"),
+                "reason": t.user_attrs.get("fail_reason"),
+            }
+            for m, st in self.studies.items()
+            for t in st.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+        ]
         return pd.DataFrame(rows, columns=["method", "trial", "params", "reason"])
 
     def to_json(self) -> str:
-        return json.dumps({"metric": self.metric, "best_method": self.best_method, "best_value": self.best_value,
-                           "best_params": self.best_params, "table": json.loads(self.table.to_json(orient="index"))}, default=str)
+        return json.dumps(
+            {
+                "metric": self.metric,
+                "best_method": self.best_method,
+                "best_value": self.best_value,
+                "best_params": self.best_params,
+                "table": json.loads(self.table.to_json(orient="index")),
+            },
+            default=str,
+        )
 
-def _summary(study, seconds:float) -> dict:
+
+def _summary(study, seconds: float) -> dict:
     from optuna.trial import TrialState as S
+
     every = study.get_trials(deepcopy=False)
     trials = [t for t in every if "skipped" not in t.user_attrs]
     running = np.fmin.accumulate([t.value if t.state == S.COMPLETE else np.inf for t in trials] or [np.inf])
     best = running[-1] if np.isfinite(running[-1]) else np.nan
-    count = lambda state: sum(t.state == state for t in trials)
-    return {"best": best, "trials": len(trials), "complete": count(S.COMPLETE), "pruned": count(S.PRUNED), "failed": count(S.FAIL),
-            "skipped": len(every) - len(trials), "to_within_1pct": int(np.argmax(running <= best * 1.01)) + 1 if best == best else np.nan,
-            "seconds": round(seconds, 2)}
+
+    def count(state):
+        return sum(t.state == state for t in trials)
+
+    return {
+        "best": best,
+        "trials": len(trials),
+        "complete": count(S.COMPLETE),
+        "pruned": count(S.PRUNED),
+        "failed": count(S.FAIL),
+        "skipped": len(every) - len(trials),
+        "to_within_1pct": int(np.argmax(running <= best * 1.01)) + 1 if best == best else np.nan,
+        "seconds": round(seconds, 2),
+    }
 
 # %% ../nbs/08_tuning.ipynb #faa0cd79
-def tune(model:str, # a model name (see get_model)
-         data, # a Series, or a frame from `load`
-         method:str="bayes", # 'grid', 'random', 'bayes' or 'all'
-         n_trials:int=20, # finished trials per method (a resumed study runs only the rest)
-         metric:str="mae", # a metric of the backtest (mae, rmse, mase, smape, ...)
-         space:dict|None=None, # search space (default: the model's search_space())
-         cv:dict|None=None, # walk-forward settings: horizon, step, refit_every, window, ...
-         test=0.15, # the held-back test part (fraction, rows or date): never used here
-         val=0.15, # the validation part the windows forecast
-         params:dict|None=None, # fixed parameters of the model
-         storage:str|None=None, # Optuna storage URL (default: sqlite under _runs/)
-         study_name:str|None=None, # study name (default: '<model>-<method>'); the same name resumes
-         timeout:float|None=None, # seconds per study
-         n_jobs:int=1, # worker processes sharing each study (the same code as workers on many machines)
-         callbacks=(), # Optuna trial callbacks (picklable for n_jobs > 1), e.g. tracking.TrialLogger
-         seed:int=0, progress:bool=False) -> TuningResult:
+def tune(
+    model: str,  # a model name (see get_model)
+    data,  # a Series, or a frame from `load`
+    method: str = "bayes",  # 'grid', 'random', 'bayes' or 'all'
+    n_trials: int = 20,  # finished trials per method (a resumed study runs only the rest)
+    metric: str = "mae",  # a metric of the backtest (mae, rmse, mase, smape, ...)
+    space: dict | None = None,  # search space (default: the model's search_space())
+    cv: dict | None = None,  # walk-forward settings: horizon, step, refit_every, window, ...
+    test=0.15,  # the held-back test part (fraction, rows or date): never used here
+    val=0.15,  # the validation part the windows forecast
+    params: dict | None = None,  # fixed parameters of the model
+    storage: str | None = None,  # Optuna storage URL (default: sqlite under _runs/)
+    study_name: str | None = None,  # study name (default: '<model>-<method>'); the same name resumes
+    timeout: float | None = None,  # seconds per study
+    n_jobs: int = 1,  # worker processes sharing each study (the same code as workers on many machines)
+    callbacks=(),  # Optuna trial callbacks (picklable for n_jobs > 1), e.g. tracking.TrialLogger
+    seed: int = 0,
+    progress: bool = False,
+) -> TuningResult:
     "Tune `model` on the training and validation parts by walk-forward validation; compare methods with method='all'."
-    if model not in MODELS: raise ConfigError(f"unknown model {model!r}", hint=f"use one of {list(MODELS)}", parameter="model")
-    if not isinstance(n_trials, int) or n_trials < 1: raise ConfigError(f"n_trials={n_trials!r} must be a whole number >= 1", hint="e.g. n_trials=30", parameter="n_trials")
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}", hint=f"use one of {list(MODELS)}", parameter="model")
+    if not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(
+            f"n_trials={n_trials!r} must be a whole number >= 1", hint="e.g. n_trials=30", parameter="n_trials"
+        )
     methods = METHODS if method == "all" else (method,)
-    if any(m not in METHODS for m in methods): raise ConfigError(f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method")
+    if any(m not in METHODS for m in methods):
+        raise ConfigError(
+            f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method"
+        )
     frame = data if isinstance(data, pd.DataFrame) else data.to_frame()
     target = frame.attrs.get("target") or frame.columns[0]
     sp = chrono_split(frame, val=val, test=test)
     y = pd.concat([sp.train, sp.val])[target]
     cv = {"horizon": 5, "initial": len(sp.train)} | (cv or {})
     check_horizon(sp, cv["horizon"], cv.get("step"))
-    if metric not in ("mae", "rmse", "mape", "smape", "mase", "r2"): raise ConfigError(f"metric={metric!r} cannot be minimised here", hint="use mae, rmse, mape, smape or mase", parameter="metric")
+    if metric not in ("mae", "rmse", "mape", "smape", "mase", "r2"):
+        raise ConfigError(
+            f"metric={metric!r} cannot be minimised here", hint="use mae, rmse, mape, smape or mase", parameter="metric"
+        )
     studies, rows = {}, {}
     for m in methods:
         t0 = time.perf_counter()
         name = study_name if study_name and len(methods) == 1 else f"{study_name or model}-{m}"
         args = (model, y, m, n_trials, cv, metric, space, params, storage, name)
         cbs = [c.for_method(m) if hasattr(c, "for_method") else c for c in callbacks]
-        studies[m] = run_study(*args, seed, timeout, progress, callbacks=cbs) if n_jobs == 1 else _run_workers(args, n_jobs, seed, timeout, cbs)
+        studies[m] = (
+            run_study(*args, seed, timeout, progress, callbacks=cbs)
+            if n_jobs == 1
+            else _run_workers(args, n_jobs, seed, timeout, cbs)
+        )
         rows[m] = _summary(studies[m], time.perf_counter() - t0)
     table = pd.DataFrame(rows).T.rename_axis("method")
     ok = table["complete"] > 0
-    if not ok.any(): raise ConfigError("every trial failed or was pruned", hint="check the model's parameters and the data; failed trials carry their reason in Optuna's storage", parameter="model")
+    if not ok.any():
+        raise ConfigError(
+            "every trial failed or was pruned",
+            hint="check the model's parameters and the data; failed trials carry their reason in Optuna's storage",
+            parameter="model",
+        )
     best_method = table.loc[ok, "best"].astype(float).idxmin()
     bt = studies[best_method].best_trial
-    return TuningResult(studies, table, best_method, decode(bt.params, space or get_model(model).search_space()), float(bt.value), metric)
+    return TuningResult(
+        studies,
+        table,
+        best_method,
+        decode(bt.params, space or get_model(model).search_space()),
+        float(bt.value),
+        metric,
+    )
 
 # %% ../nbs/08_tuning.ipynb #a14622c7
 def _worker(args, seed, timeout, quota, callbacks):
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(1): run_study(*args, seed=seed, timeout=timeout, quota=quota, callbacks=callbacks)
 
-def _run_workers(args, n_jobs:int, seed:int, timeout, callbacks=()):
+    with threadpool_limits(1):
+        run_study(*args, seed=seed, timeout=timeout, quota=quota, callbacks=callbacks)
+
+
+def _run_workers(args, n_jobs: int, seed: int, timeout, callbacks=()):
     "Run one study with `n_jobs` worker processes splitting the remaining budget; returns the study."
     import optuna
     from joblib import Parallel, delayed
+
     model, y, method, n_trials, cv, metric, space, params, storage, name = args
-    study = run_study(*args, seed=seed, quota=0)                      # create (or load) it once, before the workers race
+    study = run_study(*args, seed=seed, quota=0)  # create (or load) it once, before the workers race
     left = max(0, n_trials - _spent(study))
     quotas = [left // n_jobs + (i < left % n_jobs) for i in range(n_jobs)]
-    Parallel(n_jobs=n_jobs, backend="loky", idle_worker_timeout=10)(delayed(_worker)(args, seed if method == "grid" else seed + i, timeout, q, callbacks) for i, q in enumerate(quotas) if q)
+    Parallel(n_jobs=n_jobs, backend="loky", idle_worker_timeout=10)(
+        delayed(_worker)(args, seed if method == "grid" else seed + i, timeout, q, callbacks)
+        for i, q in enumerate(quotas)
+        if q
+    )
     return optuna.load_study(study_name=study.study_name, storage=open_storage(storage))

@@ -1,104 +1,205 @@
 """The `forecast-nb` command end to end, in subprocesses, against a real MLflow SQLite store."""
-import os, subprocess, sys
+
+import os
+import subprocess
+import sys
 from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent / "forecast-nb"
 
+
 def run(*args, cwd):
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}   # the default store, whatever an earlier test set
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {
+        "MPLBACKEND": "Agg",
+        "PYTHONWARNINGS": "ignore",
+    }  # the default store, whatever an earlier test set
     return subprocess.run([str(BIN), *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
 
 def test_data_list(tmp_path):
     r = run("data", "list", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    for name in ("AAPL", "GOOG", "IBM", "MSFT", "CO2"): assert name in r.stdout
+    for name in ("AAPL", "GOOG", "IBM", "MSFT", "CO2"):
+        assert name in r.stdout
     assert "NYSE" in r.stdout and "MS" in r.stdout
+
 
 def test_data_show_reports_summary(tmp_path):
     r = run("data", "show", "sample:MSFT", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    for key in ("rows", "3270", "start", "2000-03-01", "freq", "gaps", "columns"): assert key in r.stdout
+    for key in ("rows", "3270", "start", "2000-03-01", "freq", "gaps", "columns"):
+        assert key in r.stdout
+
 
 def test_data_show_gaps_and_fill(tmp_path):
     csv = tmp_path / "holes.csv"
     csv.write_text("date,sales\n2020-01-01,1\n2020-02-01,2\n2020-04-01,4\n2020-05-01,5\n")
     bad = run("data", "show", str(csv), cwd=tmp_path)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: 1 timestamp(s) missing against freq MS, first at 2020-03-01")
+    assert bad.returncode == 2 and bad.stderr.startswith(
+        "error: 1 timestamp(s) missing against freq MS, first at 2020-03-01"
+    )
     assert "Traceback" not in bad.stderr
     ok = run("data", "show", str(csv), "--fill", "interpolate", cwd=tmp_path)
     assert ok.returncode == 0 and "gaps" in ok.stdout and "3.0" in ok.stdout
+
 
 def test_demo_runs_the_whole_workflow_and_says_where_everything_is(tmp_path):
     r = run("demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout
-    for phrase in ("training on sample:AAPL: candidates arima, prophet, lstm", "chosen model: ", "test scores (touched once) beside the naive baseline",
-                   "gate: ", "model: ", "executed notebook: ", "plots: ", "mlflow ui --backend-store-uri sqlite:///mlflow.db"):
+    for phrase in (
+        "training on sample:AAPL: candidates arima, prophet, lstm",
+        "chosen model: ",
+        "test scores (touched once) beside the naive baseline",
+        "gate: ",
+        "model: ",
+        "executed notebook: ",
+        "plots: ",
+        "mlflow ui --backend-store-uri sqlite:///mlflow.db",
+    ):
         assert phrase in out, phrase
     notebook = Path([l for l in out.splitlines() if l.startswith("executed notebook: ")][0].split(": ", 1)[1])
     assert notebook.exists() and notebook.is_relative_to(tmp_path / "_runs")
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").exists()
     import mlflow
+
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     runs = mlflow.search_runs(experiment_names=["forecast-nb"], filter_string="tags.`workflow.stage` = 'training'")
-    assert len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490 and runs["tags.leakage_check"].iloc[0] == "passed"
-    assert runs["tags.deploy.decision"].iloc[0] in out                          # what happened to the model, said on the terminal too
-    children = mlflow.search_runs(experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{runs['run_id'].iloc[0]}'")
+    assert (
+        len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490 and runs["tags.leakage_check"].iloc[0] == "passed"
+    )
+    assert runs["tags.deploy.decision"].iloc[0] in out  # what happened to the model, said on the terminal too
+    children = mlflow.search_runs(
+        experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{runs['run_id'].iloc[0]}'"
+    )
     assert {"candidate-arima-r0", "candidate-prophet-r0", "candidate-lstm-r0"} <= set(children["tags.mlflow.runName"])
     if "registered: version 1, alias production" in out:
         assert mlflow.MlflowClient().get_model_version_by_alias("sample-aapl-close", "production").version in ("1", 1)
 
+
 def test_run_with_yaml_features_and_horizon(tmp_path):
-    (tmp_path / "co2.yaml").write_text("data: sample:CO2\nval_size: 24\ntest_size: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n")
+    (tmp_path / "co2.yaml").write_text(
+        "data: sample:CO2\nval_size: 24\ntest_size: 24\nfeatures:\n  lags: [0, 12]\n  decomposition: stl\n"
+    )
     r = run("run", "--config", "co2.yaml", "--horizon", "12", "--model", "seasonal_naive", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "freq MS" in r.stdout and "shifted by the horizon 12" in r.stdout and "24 forecasts from 2 origins" in r.stdout
+    assert (
+        "freq MS" in r.stdout and "shifted by the horizon 12" in r.stdout and "24 forecasts from 2 origins" in r.stdout
+    )
+
 
 def test_run_model_params_json(tmp_path):
-    r = run("run", "--data", "sample:CO2", "--val-size", "36", "--test-size", "12", "--horizon", "12", "--model", "arima",
-            "--model-params", '{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 12], "log": true}', cwd=tmp_path)
+    r = run(
+        "run",
+        "--data",
+        "sample:CO2",
+        "--val-size",
+        "36",
+        "--test-size",
+        "12",
+        "--horizon",
+        "12",
+        "--model",
+        "arima",
+        "--model-params",
+        '{"order": [1, 1, 1], "seasonal_order": [0, 1, 1, 12], "log": true}',
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "ARIMA(1, 1, 1)(0, 1, 1, 12) trend='n' on log values" in r.stdout
     bad = run("run", "--data", "sample:CO2", "--model", "arima", "--model-params", '{"order": [1, 1]}', cwd=tmp_path)
     assert bad.returncode == 2 and "order=(1, 1) must be 3 whole numbers" in bad.stderr.replace("[1, 1]", "(1, 1)")
+
 
 def test_run_bad_config_exits_2(tmp_path):
     (tmp_path / "c.yaml").write_text("data: sample:CO2\nvall: 3\n")
     r = run("run", "--config", "c.yaml", cwd=tmp_path)
     assert r.returncode == 2 and "unknown config key(s) ['vall']" in r.stderr
 
+
 def test_a_horizon_the_split_cannot_score_is_refused_before_anything_runs(tmp_path):
     r = run("run", "--data", "sample:CO2", "--horizon", "500", "--model", "naive", cwd=tmp_path)
-    assert r.returncode == 2 and "horizon=500 cannot be scored" in r.stderr and "rows" in r.stderr and "Traceback" not in r.stderr
-    assert not (tmp_path / "mlflow.db").exists()                           # no run logged
+    assert (
+        r.returncode == 2
+        and "horizon=500 cannot be scored" in r.stderr
+        and "rows" in r.stderr
+        and "Traceback" not in r.stderr
+    )
+    assert not (tmp_path / "mlflow.db").exists()  # no run logged
     r = run("tune", "--model", "naive", "--data", "sample:CO2", "--horizon", "500", "--no-tracking", cwd=tmp_path)
     assert r.returncode == 2 and "horizon=500 cannot be scored" in r.stderr
+
 
 def test_a_run_that_fails_after_loading_leaves_no_empty_pending_folder(tmp_path):
     r = run("run", "--data", "sample:CO2", "--model", "arima", "--model-params", '{"nonsense": 1}', cwd=tmp_path)
     assert r.returncode == 2 and "nonsense" in r.stderr
     assert not list((tmp_path / "_runs" / "pending").glob("*"))
 
-@pytest.mark.parametrize("cmd", [["run", "--data", "sample:CO2", "--model", "naive"], ["train", "-p", "data=sample:CO2", "-p", "model=naive"],
-                                 ["batch", "b.yaml"]])
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["run", "--data", "sample:CO2", "--model", "naive"],
+        ["train", "-p", "data=sample:CO2", "-p", "model=naive"],
+        ["batch", "b.yaml"],
+    ],
+)
 def test_a_run_folder_that_cannot_be_written_is_one_line_exit_2(tmp_path, cmd):
     (tmp_path / "b.yaml").write_text("runs: [{data: sample:CO2, model: naive}]\n")
-    (tmp_path / "file").write_text("")                                 # a path under a file cannot be a folder, whoever runs the test
+    (tmp_path / "file").write_text("")  # a path under a file cannot be a folder, whoever runs the test
     env = {"FORECAST_NB_RUNS": str(tmp_path / "file" / "runs")}
-    r = subprocess.run([str(BIN), *cmd], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                       env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | env | {"PYTHONWARNINGS": "ignore"})
+    r = subprocess.run(
+        [str(BIN), *cmd],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | env | {"PYTHONWARNINGS": "ignore"},
+    )
     assert r.returncode == 2, r.stderr[-2000:]
-    assert "Traceback" not in r.stderr and r.stderr.strip().startswith("error: cannot write to the folder") and "FORECAST_NB_RUNS" in r.stderr
+    assert (
+        "Traceback" not in r.stderr
+        and r.stderr.strip().startswith("error: cannot write to the folder")
+        and "FORECAST_NB_RUNS" in r.stderr
+    )
+
 
 def test_tune_keeps_its_files_where_the_environment_says(tmp_path):
-    env = {k: v for k, v in os.environ.items()} | {"FORECAST_NB_RUNS": str(tmp_path / "runs"), "PYTHONWARNINGS": "ignore",
-                                                   "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db"}
-    r = subprocess.run([str(BIN), "tune", "--model", "drift", "--data", "sample:CO2", "--method", "random", "--n-trials", "2", "--horizon", "12"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    env = {k: v for k, v in os.environ.items()} | {
+        "FORECAST_NB_RUNS": str(tmp_path / "runs"),
+        "PYTHONWARNINGS": "ignore",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/store/mlflow.db",
+    }
+    r = subprocess.run(
+        [
+            str(BIN),
+            "tune",
+            "--model",
+            "drift",
+            "--data",
+            "sample:CO2",
+            "--method",
+            "random",
+            "--n-trials",
+            "2",
+            "--horizon",
+            "12",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (tmp_path / "runs" / "optuna.db").exists() and (tmp_path / "store" / "mlflow.db").exists() and not (tmp_path / "_runs").exists()
+    assert (
+        (tmp_path / "runs" / "optuna.db").exists()
+        and (tmp_path / "store" / "mlflow.db").exists()
+        and not (tmp_path / "_runs").exists()
+    )
     assert not (tmp_path / "mlflow.db").exists()
+
 
 def test_serve_warns_that_a_token_on_the_command_line_shows_in_ps(tmp_path):
     r = run("serve", "--name", "nothing-here", "--token", "s3cret", cwd=tmp_path)

@@ -1,5 +1,5 @@
 """ARIMA: correctness that means something (coefficients, interval coverage, unit-root rates), features, updates."""
-import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +12,7 @@ from forecast_nb.models.arima import ndiffs
 from forecast_nb.prep import exog_future
 
 ARMA = ArmaProcess(ar=[1, -0.6, 0.25], ma=[1, 0.4])
+
 
 def test_95_percent_interval_covers_95_percent_of_simulated_futures():
     "200 independent ARMA(2,1) paths: fit on 300 points, check the 10 next true values against the intervals."
@@ -27,20 +28,27 @@ def test_95_percent_interval_covers_95_percent_of_simulated_futures():
     assert abs(hits95 / n - 0.95) < 0.025, hits95 / n
     assert abs(hits80 / n - 0.80) < 0.04, hits80 / n
 
+
 def test_unit_root_rates():
     walks = [ndiffs(np.cumsum(np.random.default_rng(s).normal(size=400))) for s in range(40)]
     noise = [ndiffs(np.random.default_rng(100 + s).normal(size=400)) for s in range(40)]
     assert np.mean(np.array(walks) == 1) >= 0.8 and np.mean(np.array(noise) == 0) >= 0.85
 
+
 def test_warnings_are_collected_not_printed(recwarn):
-    y = pd.Series(np.r_[np.zeros(50), np.ones(50)] + np.random.default_rng(0).normal(0, 1e-3, 100),
-                  index=pd.date_range("2020-01-01", periods=100, freq="D"))
+    y = pd.Series(
+        np.r_[np.zeros(50), np.ones(50)] + np.random.default_rng(0).normal(0, 1e-3, 100),
+        index=pd.date_range("2020-01-01", periods=100, freq="D"),
+    )
     m = get_model("arima", max_models=8).fit(y)
     assert len(recwarn) == 0
     assert isinstance(m.fit_warnings_, dict)
 
+
 @pytest.fixture(scope="module")
-def aapl(): return load("sample:AAPL")
+def aapl():
+    return load("sample:AAPL")
+
 
 def test_exogenous_features_through_the_design_matrix(aapl):
     spec = FeatureSpec(indicators={"rsi": {}}, lags=[0], calendar=True)
@@ -56,22 +64,30 @@ def test_exogenous_features_through_the_design_matrix(aapl):
     with pytest.raises(E.FeatureError, match="carries no feature types"):
         get_model("arima", order=(1, 1, 1)).fit(y, pd.DataFrame(X.to_numpy(), index=X.index, columns=X.columns))
 
+
 def test_update_filters_without_refit_and_save_load(aapl, tmp_path):
     y = aapl["close"]
     m = get_model("arima", order=(1, 1, 1), trend="c").fit(y.iloc[:-30])
     params = m.res_.params.copy()
-    for i in range(30, 0, -10): m.update(y.iloc[-i:-i + 10 if i > 10 else None])
+    for i in range(30, 0, -10):
+        m.update(y.iloc[-i : -i + 10 if i > 10 else None])
     np.testing.assert_array_equal(m.res_.params, params)
     assert m.predict(1).index[0] > y.index[-1]
     m.save(tmp_path / "arima")
     pd.testing.assert_frame_equal(load_model(tmp_path / "arima").predict(7), m.predict(7))
 
-@pytest.mark.parametrize("params, phrase", [
-    ({"order": (1, -1, 1)}, "order=(1, -1, 1) must be 3 whole numbers"),
-    ({"seasonal_order": (1, 1, 1)}, "seasonal_order=(1, 1, 1) must be 4 whole numbers"),
-    ({"seasonal": "yes"}, "seasonal='yes'"),
-    ({"p": 2}, "arima has no parameter(s) ['p']"),
-])
+
+@pytest.mark.parametrize(
+    "params, phrase",
+    [
+        ({"order": (1, -1, 1)}, "order=(1, -1, 1) must be 3 whole numbers"),
+        ({"seasonal_order": (1, 1, 1)}, "seasonal_order=(1, 1, 1) must be 4 whole numbers"),
+        ({"seasonal": "yes"}, "seasonal='yes'"),
+        ({"p": 2}, "arima has no parameter(s) ['p']"),
+    ],
+)
 def test_bad_parameters(params, phrase):
-    with pytest.raises(E.ConfigError, match=phrase.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        E.ConfigError, match=phrase.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    ):
         get_model("arima", **params)

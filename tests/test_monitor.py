@@ -1,15 +1,21 @@
 """Monitoring end to end: a served model, its prediction log, then the data as it turned out. Unchanged data flags nothing (papermill
 notebook); a volatility jump is flagged as degraded and drifted, and `forecast-nb monitor --retrain` registers a new version through the
 gate and the champion comparison (CLI); too few scored forecasts give no verdict."""
-import json, os, subprocess, sys
+
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
-import numpy as np
-import pandas as pd
 import pytest
 
 BIN = Path(sys.executable).parent
-ENV = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+ENV = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {
+    "PYTHONWARNINGS": "ignore",
+    "MPLBACKEND": "Agg",
+}
 N, LIVE = 500, 60
+
 
 @pytest.fixture(scope="module")
 def deployed(runs_env, ar1_series):
@@ -17,28 +23,51 @@ def deployed(runs_env, ar1_series):
     from fastapi.testclient import TestClient
     from forecast_nb.pipeline import run_training
     from forecast_nb.serve import create_app
+
     root = runs_env
     store = f"sqlite:///{root}/mlflow.db"
     worlds = {"same": ar1_series(N + LIVE, 1), "jump": ar1_series(N + LIVE, 1, vol_from=N, vol=4.0)}
     assert worlds["same"].iloc[:N].equals(worlds["jump"].iloc[:N])
     worlds["same"].iloc[:N].to_csv(root / "train.csv")
-    v1 = run_training(data=str(root / "train.csv"), calendar=None, model="arima", model_params={"order": [1, 0, 0], "trend": "c"},
-                      horizon=5, tracking_uri=store, model_name="ar")
+    v1 = run_training(
+        data=str(root / "train.csv"),
+        calendar=None,
+        model="arima",
+        model_params={"order": [1, 0, 0], "trend": "c"},
+        horizon=5,
+        tracking_uri=store,
+        model_name="ar",
+    )
     assert v1.logged.promoted, v1.logged.decision
     for world, y in worlds.items():
         y.to_csv(root / f"{world}.csv")
-        with TestClient(create_app("ar", tracking_uri=store, log_url=f"sqlite:///{root}/{world}.db", poll_seconds=0)) as client:
+        with TestClient(
+            create_app("ar", tracking_uri=store, log_url=f"sqlite:///{root}/{world}.db", poll_seconds=0)
+        ) as client:
             for t in range(N, N + LIVE):
-                r = client.post("/forecast", json={"horizon": 5, "history": {str(d.date()): float(v) for d, v in y.iloc[N:t + 1].items()}})
+                r = client.post(
+                    "/forecast",
+                    json={"horizon": 5, "history": {str(d.date()): float(v) for d, v in y.iloc[N : t + 1].items()}},
+                )
                 assert r.status_code == 200, r.text
     return {"root": root, "store": store, "v1": v1}
+
 
 def test_unchanged_data_flags_nothing_through_the_monitor_notebook(deployed, tmp_path):
     from mlflow import MlflowClient
     from forecast_nb.monitor import check_notebook
+
     root = deployed["root"]
-    s = check_notebook({"name": "ar", "data": str(root / "same.csv"), "tracking_uri": deployed["store"], "log_url": f"sqlite:///{root}/same.db"},
-                       output=tmp_path / "monitor.ipynb", progress=False)
+    s = check_notebook(
+        {
+            "name": "ar",
+            "data": str(root / "same.csv"),
+            "tracking_uri": deployed["store"],
+            "log_url": f"sqlite:///{root}/same.db",
+        },
+        output=tmp_path / "monitor.ipynb",
+        progress=False,
+    )
     assert s["status"] == "ok" and not s["degraded"] and not s["drifted"], s
     assert s["summary"]["n"] >= 250 and 0.6 < s["summary"]["ratio"] < 1.5, s["summary"]
     run = MlflowClient(deployed["store"]).get_run(s["run_id"])
@@ -47,13 +76,33 @@ def test_unchanged_data_flags_nothing_through_the_monitor_notebook(deployed, tmp
     assert {"report.md", "live_error.png", "drift.csv", "by_step.csv", "notebook"} <= arts, arts
     assert s["retrain"] is None
 
+
 def test_a_volatility_jump_is_flagged_and_retraining_registers_a_new_version(deployed):
     from mlflow import MlflowClient
+
     root = deployed["root"]
-    r = subprocess.run([str(BIN / "forecast-nb"), "monitor", "--name", "ar", "--data", str(root / "jump.csv"), "--tracking-uri", deployed["store"],
-                        "--log-url", f"sqlite:///{root}/jump.db", "--retrain", "--json"], env=ENV | {"FORECAST_NB_RUNS": str(root / "runs")},
-                       cwd=root, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 1, r.stderr[-3000:]                 # flagged: non-zero for cron and CI alerts
+    r = subprocess.run(
+        [
+            str(BIN / "forecast-nb"),
+            "monitor",
+            "--name",
+            "ar",
+            "--data",
+            str(root / "jump.csv"),
+            "--tracking-uri",
+            deployed["store"],
+            "--log-url",
+            f"sqlite:///{root}/jump.db",
+            "--retrain",
+            "--json",
+        ],
+        env=ENV | {"FORECAST_NB_RUNS": str(root / "runs")},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 1, r.stderr[-3000:]  # flagged: non-zero for cron and CI alerts
     s = json.loads(r.stdout.strip().splitlines()[-1])
     assert s["status"] == "degraded+drift" and s["summary"]["ratio"] > 2, s["summary"]
     assert s["drift"]["ks"]["drifted"] and s["drift"]["psi"]["drifted"]
@@ -61,7 +110,7 @@ def test_a_volatility_jump_is_flagged_and_retraining_registers_a_new_version(dep
     assert t["model_version"] == "2" and t["gate_passed"] is True, t
     client = MlflowClient(deployed["store"])
     prod = client.get_model_version_by_alias("ar", "production").version
-    assert str(prod) == ("2" if t["promoted"] else "1")          # production moved only through the champion comparison
+    assert str(prod) == ("2" if t["promoted"] else "1")  # production moved only through the champion comparison
     assert ("beats v1" in t["decision"]) if t["promoted"] else ("production stays v1" in t["decision"])
     retrain_run = client.get_run(t["run_id"])
     assert retrain_run.data.tags["data.source"].endswith("jump.csv") and retrain_run.data.tags["deploy.version"] == "2"
@@ -69,14 +118,22 @@ def test_a_volatility_jump_is_flagged_and_retraining_registers_a_new_version(dep
     check_run = client.get_run(s["run_id"])
     assert check_run.data.tags["retrain.version"] == "2" and check_run.data.tags["monitor.status"] == "degraded+drift"
 
+
 def test_too_few_scored_forecasts_give_no_verdict(deployed, tmp_path):
     from forecast_nb.errors import ConfigError
     from forecast_nb.monitor import check
     from forecast_nb.serve import PredictionLog
+
     root = deployed["root"]
-    with pytest.raises(ConfigError, match="--log-url"):             # a mistyped log is an error, not "nothing to see"
+    with pytest.raises(ConfigError, match="--log-url"):  # a mistyped log is an error, not "nothing to see"
         check("ar", str(root / "train.csv"), tracking_uri=deployed["store"], log_url=f"sqlite:///{tmp_path}/typo.db")
-    PredictionLog(f"sqlite:///{tmp_path}/empty.db").close()          # a log nothing was served into yet
-    rep = check("ar", str(root / "train.csv"), tracking_uri=deployed["store"], log_url=f"sqlite:///{tmp_path}/empty.db", experiment="monitoring-empty")
+    PredictionLog(f"sqlite:///{tmp_path}/empty.db").close()  # a log nothing was served into yet
+    rep = check(
+        "ar",
+        str(root / "train.csv"),
+        tracking_uri=deployed["store"],
+        log_url=f"sqlite:///{tmp_path}/empty.db",
+        experiment="monitoring-empty",
+    )
     assert rep.status == "not enough data" and not rep.flagged and rep.summary["n"] == 0 and len(rep.drift) == 0
     assert "has its actual yet" in Path(rep.report_path).read_text()

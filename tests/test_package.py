@@ -1,36 +1,57 @@
 """Packaging promises: light import, bundled data, no pkg_resources."""
-import subprocess, sys
+
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MODULES = ("forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli, forecast_nb.features, forecast_nb.prep, "
-           "forecast_nb.pipeline, forecast_nb.metrics, forecast_nb.models, forecast_nb.models.arima, forecast_nb.models.prophet, forecast_nb.models.lstm, "
-           "forecast_nb.tracking, forecast_nb.tuning, forecast_nb.registry, forecast_nb.runner, forecast_nb.batch")
+MODULES = (
+    "forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli, forecast_nb.features, forecast_nb.prep, "
+    "forecast_nb.pipeline, forecast_nb.metrics, forecast_nb.models, forecast_nb.models.arima, forecast_nb.models.prophet, forecast_nb.models.lstm, "
+    "forecast_nb.tracking, forecast_nb.tuning, forecast_nb.registry, forecast_nb.runner, forecast_nb.batch"
+)
+
 
 def test_import_is_light_and_fast():
-    code = (f"import sys, time; t0 = time.perf_counter(); import pandas, numpy; t = time.perf_counter(); import {MODULES};"
-            "dt = time.perf_counter() - t; heavy = [m for m in ('tensorflow', 'keras', 'prophet', 'cmdstanpy', 'mlflow', 'talib', 'optuna', "
-            "'statsmodels.tsa.statespace', 'papermill', 'dask', 'fastapi') if m in sys.modules];"
-            "print(dt, time.perf_counter() - t0, heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=2)
+    code = (
+        f"import sys, time; t0 = time.perf_counter(); import pandas, numpy; t = time.perf_counter(); import {MODULES};"
+        "dt = time.perf_counter() - t; heavy = [m for m in ('tensorflow', 'keras', 'prophet', 'cmdstanpy', 'mlflow', 'talib', 'optuna', "
+        "'statsmodels.tsa.statespace', 'papermill', 'dask', 'fastapi') if m in sys.modules];"
+        "print(dt, time.perf_counter() - t0, heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(
+        maxsplit=2
+    )
     assert out[2].strip() == "[]", f"heavy modules imported: {out[2]}"
     assert float(out[0]) < 1.0, f"forecast_nb's own imports took {out[0]} s beyond pandas and numpy"
     assert float(out[1]) < 3.0, f"import took {out[1]} s in all"
 
+
 def test_samples_are_package_data():
     from forecast_nb.data import SAMPLES_DIR
+
     assert "samples/*.csv.gz" in (ROOT / "settings.ini").read_text()
-    assert {p.name for p in SAMPLES_DIR.glob("*.csv.gz")} == {"AAPL.csv.gz", "GOOG.csv.gz", "IBM.csv.gz", "MSFT.csv.gz", "CO2.csv.gz"}
+    assert {p.name for p in SAMPLES_DIR.glob("*.csv.gz")} == {
+        "AAPL.csv.gz",
+        "GOOG.csv.gz",
+        "IBM.csv.gz",
+        "MSFT.csv.gz",
+        "CO2.csv.gz",
+    }
     assert (SAMPLES_DIR / "README.md").exists()
+
 
 def test_workflow_notebooks_are_package_data():
     from forecast_nb.runner import workflow
+
     assert "workflows/*.ipynb" in (ROOT / "settings.ini").read_text()
     assert workflow("train").exists() and workflow("tune").exists() and workflow("monitor").exists()
 
+
 def test_setup_py_has_no_pkg_resources():
     assert "pkg_resources" not in (ROOT / "setup.py").read_text().replace("No pkg_resources", "")
+
 
 def test_settings_keep_papermill_tags_and_test_flags():
     text = (ROOT / "settings.ini").read_text()

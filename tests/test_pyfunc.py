@@ -1,25 +1,36 @@
 """Every forecaster logs as the one pyfunc and comes back with the same forecasts, with and without conditioning history."""
+
 import mlflow
-import numpy as np
-import pandas as pd
 import pytest
 from forecast_nb.data import load
 from forecast_nb.models import get_model
 from forecast_nb.registry import forecast_request, forecast_from, log_forecaster
 from forecast_nb.errors import ForecastNBError
 
-MODELS = [("naive", {}), ("seasonal_naive", {"season_length": 12}), ("drift", {}), ("arima", {"order": (1, 1, 1)}),
-          ("prophet", {}), ("lstm", {"lookback": 24, "horizon": 6, "units": 8, "epochs": 2, "conformal_size": 40})]
+MODELS = [
+    ("naive", {}),
+    ("seasonal_naive", {"season_length": 12}),
+    ("drift", {}),
+    ("arima", {"order": (1, 1, 1)}),
+    ("prophet", {}),
+    ("lstm", {"lookback": 24, "horizon": 6, "units": 8, "epochs": 2, "conformal_size": 40}),
+]
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     import os
+
     d, before = tmp_path_factory.mktemp("pyfunc"), os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")                  # MLflow also exports it to the environment
+    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")  # MLflow also exports it to the environment
     from forecast_nb.tracking import experiment_id
+
     yield experiment_id("pyfunc", f"sqlite:///{d}/mlflow.db")
-    if before is None: os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else: os.environ["MLFLOW_TRACKING_URI"] = before
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
 
 @pytest.mark.parametrize("name, params", MODELS, ids=[m for m, _ in MODELS])
 def test_every_forecaster_round_trips_through_the_pyfunc(store, name, params):
@@ -32,16 +43,27 @@ def test_every_forecaster_round_trips_through_the_pyfunc(store, name, params):
     got = loaded.predict(forecast_request(6))
     want = model.predict(6)
     assert (got["ds"].to_numpy() == want.index.to_numpy()).all()
-    for col in want.columns: assert got[col].tolist() == want[col].tolist(), col
+    for col in want.columns:
+        assert got[col].tolist() == want[col].tolist(), col
     conditioned = loaded.predict(forecast_request(3, history=y.iloc[-6:-3], level=(90,)))
-    assert list(conditioned.columns) == ["ds", "step", "yhat", "lo_90", "hi_90"] and conditioned["ds"].iloc[0] == y.index[-3]
-    assert len(model.y_) == len(y) - 6                                   # serving with history never moves the loaded model
+    assert (
+        list(conditioned.columns) == ["ds", "step", "yhat", "lo_90", "hi_90"]
+        and conditioned["ds"].iloc[0] == y.index[-3]
+    )
+    assert len(model.y_) == len(y) - 6  # serving with history never moves the loaded model
 
-@pytest.mark.parametrize("request_row, phrase", [
-    ({"horizon": -1}, "horizon=-1"), ({"horizon": 2.5}, "horizon=2.5"), ({"horizon": 3, "history": "not json"}, "history is not a JSON object"),
-    ({"horizon": 3, "history": '{"2020-01-01": "x"}'}, "bad date or value"), ({"horizon": 3, "history": '{"2020-01-01": NaN}'}, "NaN"),
-    ({"horizon": 3, "level": "[150]"}, "between 0 and 100"),
-])
+
+@pytest.mark.parametrize(
+    "request_row, phrase",
+    [
+        ({"horizon": -1}, "horizon=-1"),
+        ({"horizon": 2.5}, "horizon=2.5"),
+        ({"horizon": 3, "history": "not json"}, "history is not a JSON object"),
+        ({"horizon": 3, "history": '{"2020-01-01": "x"}'}, "bad date or value"),
+        ({"horizon": 3, "history": '{"2020-01-01": NaN}'}, "NaN"),
+        ({"horizon": 3, "level": "[150]"}, "between 0 and 100"),
+    ],
+)
 def test_bad_requests_are_clear_errors(request_row, phrase):
     model = get_model("naive").fit(load("sample:CO2")["co2"])
     with pytest.raises(ForecastNBError, match=phrase.replace("[", r"\[").replace("(", r"\(")):

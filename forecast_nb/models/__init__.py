@@ -4,13 +4,24 @@
 
 # %% ../../nbs/05_models.ipynb #67e86aef
 from __future__ import annotations
-import copy, importlib, json, logging, pickle
+import copy
+import importlib
+import json
+import logging
+import pickle
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import forecast_nb
-from ..errors import (ConfigError, FeatureError, LeakageError, MissingValueError, NotFittedError,
-                                SeriesTooShortError, GapError)
+from forecast_nb.errors import (
+    ConfigError,
+    FeatureError,
+    LeakageError,
+    MissingValueError,
+    NotFittedError,
+    SeriesTooShortError,
+    GapError,
+)
 from ..prep import future_index
 from ..data import format_dates, check_positive
 
@@ -22,67 +33,131 @@ __all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'check_c
 log = logging.getLogger("forecast_nb.models")
 LEVELS = (80, 95)
 
+
 def _check_y(y) -> pd.Series:
     "A float Series on a DatetimeIndex with a frequency, finite values."
     if isinstance(y, pd.DataFrame):
         target = y.attrs.get("target")
-        if target is None or target not in y.columns: raise ConfigError("fit needs a Series (the target), not a DataFrame", hint="pass df[df.attrs['target']]", parameter="y")
+        if target is None or target not in y.columns:
+            raise ConfigError(
+                "fit needs a Series (the target), not a DataFrame", hint="pass df[df.attrs['target']]", parameter="y"
+            )
         y = y[target]
     if not isinstance(y, pd.Series) or not isinstance(y.index, pd.DatetimeIndex):
-        raise ConfigError("y must be a pandas Series on a DatetimeIndex", hint="load the data with forecast_nb.data.load", parameter="y")
+        raise ConfigError(
+            "y must be a pandas Series on a DatetimeIndex",
+            hint="load the data with forecast_nb.data.load",
+            parameter="y",
+        )
     freq = y.index.freq or (pd.infer_freq(y.index) if len(y) > 2 else None)
-    if freq is None: raise ConfigError("y's index has no frequency", hint="load the data with forecast_nb.data.load, or use y.asfreq(...)", parameter="y")
+    if freq is None:
+        raise ConfigError(
+            "y's index has no frequency",
+            hint="load the data with forecast_nb.data.load, or use y.asfreq(...)",
+            parameter="y",
+        )
     y = pd.Series(y.to_numpy(dtype="float64"), index=pd.DatetimeIndex(y.index, freq=freq), name=y.name)
     bad = ~np.isfinite(y.to_numpy())
-    if bad.any(): raise MissingValueError(f"y has {int(bad.sum())} NaN or infinite value(s), first at {format_dates(y.index[bad])}", hint="load with fill='ffill' or clean the data", column=y.name)
+    if bad.any():
+        raise MissingValueError(
+            f"y has {int(bad.sum())} NaN or infinite value(s), first at {format_dates(y.index[bad])}",
+            hint="load with fill='ffill' or clean the data",
+            column=y.name,
+        )
     return y
 
 # %% ../../nbs/05_models.ipynb #3b49828d
-def _check_X(X, index:pd.DatetimeIndex, columns=None, shift=None, h=None):
+def _check_X(X, index: pd.DatetimeIndex, columns=None, shift=None, h=None):
     "Exogenous features: aligned to `index`, finite, typed by the feature step; at predict time, the fit's columns."
     if X is None:
-        if columns: raise FeatureError(f"the model was fit with {len(columns)} feature(s) but none are given", hint="pass X_future=exog_future(history, spec, h)", column=columns[0])
+        if columns:
+            raise FeatureError(
+                f"the model was fit with {len(columns)} feature(s) but none are given",
+                hint="pass X_future=exog_future(history, spec, h)",
+                column=columns[0],
+            )
         return None
-    if not isinstance(X, pd.DataFrame): raise FeatureError(f"X must be a DataFrame, not {type(X).__name__}", hint="build it with forecast_nb.features.design_matrix")
+    if not isinstance(X, pd.DataFrame):
+        raise FeatureError(
+            f"X must be a DataFrame, not {type(X).__name__}", hint="build it with forecast_nb.features.design_matrix"
+        )
     if "feature_types" not in X.attrs:
-        raise FeatureError("X carries no feature types, so it cannot be checked for leakage", hint="build X with design_matrix (fit) and exog_future (predict)")
+        raise FeatureError(
+            "X carries no feature types, so it cannot be checked for leakage",
+            hint="build X with design_matrix (fit) and exog_future (predict)",
+        )
     past = any(t == "past" for t in X.attrs["feature_types"].values())
     if past and shift is not None and h is not None and h > shift:
-        raise LeakageError(f"the model's past features are shifted by {shift}, so it can forecast at most {shift} steps ahead, not {h}",
-                           hint=f"rebuild the design matrix with horizon >= {h}, or forecast fewer steps")
+        raise LeakageError(
+            f"the model's past features are shifted by {shift}, so it can forecast at most {shift} steps ahead, not {h}",
+            hint=f"rebuild the design matrix with horizon >= {h}, or forecast fewer steps",
+        )
     if columns is not None and list(X.columns) != list(columns):
         missing = [c for c in columns if c not in X.columns]
-        raise FeatureError(f"X_future's columns differ from those the model was fit on (missing: {missing[:5]})", hint="build X_future with the same FeatureSpec", column=(missing or [None])[0])
+        raise FeatureError(
+            f"X_future's columns differ from those the model was fit on (missing: {missing[:5]})",
+            hint="build X_future with the same FeatureSpec",
+            column=(missing or [None])[0],
+        )
     if len(X) != len(index) or not (X.index == index).all():
-        raise FeatureError(f"X has {len(X)} row(s) from {X.index[0] if len(X) else None}, but {len(index)} are needed from {index[0]}", hint="align X with y (fit) or with the forecast dates (predict)")
+        raise FeatureError(
+            f"X has {len(X)} row(s) from {X.index[0] if len(X) else None}, but {len(index)} are needed from {index[0]}",
+            hint="align X with y (fit) or with the forecast dates (predict)",
+        )
     bad = ~np.isfinite(X.to_numpy(dtype="float64"))
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise MissingValueError(f"X has {int(bad.sum())} NaN or infinite value(s), first in {X.columns[c]!r} at {X.index[r]}", hint="drop warm-up rows (design_matrix(dropna=True))", column=X.columns[c])
+        raise MissingValueError(
+            f"X has {int(bad.sum())} NaN or infinite value(s), first in {X.columns[c]!r} at {X.index[r]}",
+            hint="drop warm-up rows (design_matrix(dropna=True))",
+            column=X.columns[c],
+        )
     return X.astype("float64")
 
 # %% ../../nbs/05_models.ipynb #ca648e53
 class Forecaster:
     "Base of every model: validation, intervals, update, save and load. Subclasses implement `_fit` and `_predict`."
+
     name = "base"
-    defaults:dict = {}
-    search:dict = {}       # param -> {"grid": [...], "low": .., "high": .., "log": bool} or {"choices": [...]}, for tuning
-    native = True          # has its own prediction intervals
-    needs_x_future = True  # features must be given for the forecast dates (False: the model reads X only up to the origin)
+    defaults: dict = {}
+    search: dict = {}  # param -> {"grid": [...], "low": .., "high": .., "log": bool} or {"choices": [...]}, for tuning
+    native = True  # has its own prediction intervals
+    needs_x_future = (
+        True  # features must be given for the forecast dates (False: the model reads X only up to the origin)
+    )
     min_train = 3
 
     @property
-    def max_horizon(self) -> int|None:
+    def max_horizon(self) -> int | None:
         "The most steps the model can forecast (None: no limit)."
         return None
 
-    def __init__(self, intervals:str|None=None, conformal_size:int|None=None, conformal_horizon:int|None=None, log:bool=False, **params):
+    def __init__(
+        self,
+        intervals: str | None = None,
+        conformal_size: int | None = None,
+        conformal_horizon: int | None = None,
+        log: bool = False,
+        **params,
+    ):
         unknown = sorted(set(params) - set(self.defaults))
-        if unknown: raise ConfigError(f"{self.name} has no parameter(s) {unknown}", hint=f"its parameters are {sorted(self.defaults)}", parameter=unknown[0])
+        if unknown:
+            raise ConfigError(
+                f"{self.name} has no parameter(s) {unknown}",
+                hint=f"its parameters are {sorted(self.defaults)}",
+                parameter=unknown[0],
+            )
         intervals = intervals or ("native" if self.native else "conformal")
         if intervals not in ("native", "conformal") or (intervals == "native" and not self.native):
-            raise ConfigError(f"intervals={intervals!r} is not available for {self.name}", hint="use 'conformal'" if not self.native else "use 'native' or 'conformal'", parameter="intervals")
-        if not isinstance(log, bool): raise ConfigError(f"log={log!r} must be True or False", hint="log=True fits the model to log(y)", parameter="log")
+            raise ConfigError(
+                f"intervals={intervals!r} is not available for {self.name}",
+                hint="use 'conformal'" if not self.native else "use 'native' or 'conformal'",
+                parameter="intervals",
+            )
+        if not isinstance(log, bool):
+            raise ConfigError(
+                f"log={log!r} must be True or False", hint="log=True fits the model to log(y)", parameter="log"
+            )
         self.params = copy.deepcopy(self.defaults) | params
         self.intervals, self.conformal_size, self.log = intervals, conformal_size, log
         self.y_ = None
@@ -91,19 +166,41 @@ class Forecaster:
         self.conformal_horizon = conformal_horizon if conformal_horizon is not None else (H or 20)
         ch = self.conformal_horizon
         if isinstance(ch, bool) or not isinstance(ch, (int, np.integer)) or ch < 1 or (H is not None and ch > H):
-            raise ConfigError(f"conformal_horizon={ch!r} must be a whole number from 1" + (f" to the model's horizon ({H})" if H else ""),
-                              hint="leave it out for the default" + (f", or fit with horizon >= {ch}" if H else ""), parameter="conformal_horizon")
-        if conformal_size is not None and (isinstance(conformal_size, bool) or not isinstance(conformal_size, (int, np.integer)) or conformal_size <= ch):
-            raise ConfigError(f"conformal_size={conformal_size!r} must be a whole number of rows larger than conformal_horizon={ch}", hint="e.g. conformal_size=200", parameter="conformal_size")
+            raise ConfigError(
+                f"conformal_horizon={ch!r} must be a whole number from 1"
+                + (f" to the model's horizon ({H})" if H else ""),
+                hint="leave it out for the default" + (f", or fit with horizon >= {ch}" if H else ""),
+                parameter="conformal_horizon",
+            )
+        if conformal_size is not None and (
+            isinstance(conformal_size, bool)
+            or not isinstance(conformal_size, (int, np.integer))
+            or conformal_size <= ch
+        ):
+            raise ConfigError(
+                f"conformal_size={conformal_size!r} must be a whole number of rows larger than conformal_horizon={ch}",
+                hint="e.g. conformal_size=200",
+                parameter="conformal_size",
+            )
 
-    def _validate(self): pass
+    def _validate(self):
+        pass
+
     def get_params(self) -> dict:
         "The parameters that recreate this model: `get_model(name, **m.get_params())`."
-        return copy.deepcopy(self.params) | {"intervals": self.intervals, "conformal_size": self.conformal_size,
-                                             "conformal_horizon": self.conformal_horizon, "log": self.log}
+        return copy.deepcopy(self.params) | {
+            "intervals": self.intervals,
+            "conformal_size": self.conformal_size,
+            "conformal_horizon": self.conformal_horizon,
+            "log": self.log,
+        }
+
     @classmethod
-    def search_space(cls) -> dict: return copy.deepcopy(cls.search)
-    def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+    def search_space(cls) -> dict:
+        return copy.deepcopy(cls.search)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
 # %% ../../nbs/05_models.ipynb #771035e6
 def _fit(self, y, X=None) -> Forecaster:
@@ -111,13 +208,22 @@ def _fit(self, y, X=None) -> Forecaster:
     y = self._to_model_scale(_check_y(y))
     self.x_shift_ = X.attrs.get("shift") if isinstance(X, pd.DataFrame) else None
     X = _check_X(X, y.index)
-    if len(y) < self.min_train: raise SeriesTooShortError(f"{self.name} needs at least {self.min_train} observations, got {len(y)}", hint="use a longer training part", rows=len(y))
+    if len(y) < self.min_train:
+        raise SeriesTooShortError(
+            f"{self.name} needs at least {self.min_train} observations, got {len(y)}",
+            hint="use a longer training part",
+            rows=len(y),
+        )
     self.x_columns_ = list(X.columns) if X is not None else None
     self.x_types_ = dict(X.attrs["feature_types"]) if X is not None else None
     self.conformal_ = None
-    if self.intervals == "conformal": self._calibrate(y, X)
-    else: self._fit(y, X); self.y_, self.X_ = y, X
+    if self.intervals == "conformal":
+        self._calibrate(y, X)
+    else:
+        self._fit(y, X)
+        self.y_, self.X_ = y, X
     return self
+
 
 def _calibrate(self, y, X):
     "Fit on the head, then |errors| by step from the last `conformal_size` origins: split-conformal intervals."
@@ -125,38 +231,57 @@ def _calibrate(self, y, X):
     size = self.conformal_size or min(max(10 * H, 100), len(y) // 3)
     start = len(y) - size
     if start < self.min_train or size <= H:
-        raise SeriesTooShortError(f"conformal intervals need {self.min_train} rows to fit plus {max(size, H + 1)} to calibrate, got {len(y)}",
-                                  hint="use a longer series, or a smaller conformal_size / conformal_horizon", rows=len(y))
-    head = lambda frame: None if frame is None else frame.iloc[:start]
-    self._fit(head(y), head(X)); self.y_, self.X_ = head(y), head(X)
+        raise SeriesTooShortError(
+            f"conformal intervals need {self.min_train} rows to fit plus {max(size, H + 1)} to calibrate, got {len(y)}",
+            hint="use a longer series, or a smaller conformal_size / conformal_horizon",
+            rows=len(y),
+        )
+
+    def head(frame):
+        return None if frame is None else frame.iloc[:start]
+
+    self._fit(head(y), head(X))
+    self.y_, self.X_ = head(y), head(X)
     self.conformal_ = np.abs(self._calibration_errors(y, X, start))
     self.y_, self.X_ = y, X
 
-def _calibration_errors(self, y, X, start:int) -> np.ndarray:
+
+def _calibration_errors(self, y, X, start: int) -> np.ndarray:
     "Errors (origins x steps) forecasting from each row from `start` on, rolling forward with `_extend`; models may batch this."
     H, size = self.conformal_horizon, len(y) - start
     errors = np.full((size, H), np.nan)
     for i in range(size):
         t = start + i
         steps = min(H, len(y) - t)
-        Xf = None if X is None or not self.needs_x_future else _typed(X.iloc[t:t + steps], X)
-        errors[i, :steps] = y.iloc[t:t + steps].to_numpy() - self._predict(steps, Xf, ())[0]
-        self._extend(y.iloc[t:t + 1], None if X is None else X.iloc[t:t + 1])
+        Xf = None if X is None or not self.needs_x_future else _typed(X.iloc[t : t + steps], X)
+        errors[i, :steps] = y.iloc[t : t + steps].to_numpy() - self._predict(steps, Xf, ())[0]
+        self._extend(y.iloc[t : t + 1], None if X is None else X.iloc[t : t + 1])
     return errors
 
-def _typed(part, X):
-    part = part.copy(); part.attrs = X.attrs; return part
 
-def _to_model_scale(self, y:pd.Series) -> pd.Series:
+def _typed(part, X):
+    part = part.copy()
+    part.attrs = X.attrs
+    return part
+
+
+def _to_model_scale(self, y: pd.Series) -> pd.Series:
     "The series as the model sees it: logs when `log=True` (which needs positive values)."
-    if not self.log: return y
+    if not self.log:
+        return y
     check_positive(y, f"{self.name} with log=True")
     return np.log(y)
 
-Forecaster.fit, Forecaster._calibrate, Forecaster._calibration_errors, Forecaster._to_model_scale = _fit, _calibrate, _calibration_errors, _to_model_scale
+
+Forecaster.fit, Forecaster._calibrate, Forecaster._calibration_errors, Forecaster._to_model_scale = (
+    _fit,
+    _calibrate,
+    _calibration_errors,
+    _to_model_scale,
+)
 
 # %% ../../nbs/05_models.ipynb #4e6199de
-def conformal_bounds(abs_errors:np.ndarray, yhat:np.ndarray, level:float):
+def conformal_bounds(abs_errors: np.ndarray, yhat: np.ndarray, level: float):
     "Split-conformal bounds from calibration |errors| (rows: origins, columns: steps): the ceil((n+1)L)-th smallest, per step."
     lo, hi = np.empty_like(yhat), np.empty_like(yhat)
     for k in range(len(yhat)):
@@ -167,116 +292,177 @@ def conformal_bounds(abs_errors:np.ndarray, yhat:np.ndarray, level:float):
     return lo, hi
 
 # %% ../../nbs/05_models.ipynb #394b1248
-def check_continues(index:pd.DatetimeIndex, # the history's index, with its frequency
-                    new, # the timestamps of the new observations
-                   ) -> pd.DatetimeIndex:
+def check_continues(
+    index: pd.DatetimeIndex,  # the history's index, with its frequency
+    new,  # the timestamps of the new observations
+) -> pd.DatetimeIndex:
     "The timestamps that continue `index` for `new`; a GapError naming what is missing or misplaced otherwise."
     expected = future_index(index, len(new))
-    if not pd.api.types.is_numeric_dtype(new): new = pd.DatetimeIndex(new)   # dates as text too, not row numbers
+    if not pd.api.types.is_numeric_dtype(new):
+        new = pd.DatetimeIndex(new)  # dates as text too, not row numbers
     if isinstance(new, pd.DatetimeIndex) and len(new) == len(expected) and (new == expected).all():
         return expected
     start = format_dates(expected[:1])
     if not isinstance(new, pd.DatetimeIndex):
-        raise GapError(f"new observations have no timestamps (a {type(new).__name__})",
-                       hint=f"pass a Series on a DatetimeIndex that continues the series from {start}",
-                       rows=[expected[0]])
+        raise GapError(
+            f"new observations have no timestamps (a {type(new).__name__})",
+            hint=f"pass a Series on a DatetimeIndex that continues the series from {start}",
+            rows=[expected[0]],
+        )
     hint = f"send the observations from {start} on, in order, none left out"
     if not new.is_monotonic_increasing or new.has_duplicates:
-        raise GapError("the new observations are out of time order or repeat a timestamp", hint=hint,
-                       rows=list(new[:10]))
+        raise GapError(
+            "the new observations are out of time order or repeat a timestamp", hint=hint, rows=list(new[:10])
+        )
     if new[0] <= index[-1]:
-        raise GapError(f"new observations start at {format_dates(new[:1])}, but the history already runs to "
-                       f"{format_dates(index[-1:])}", hint=f"{hint} (only those after the history)", rows=[expected[0]])
+        raise GapError(
+            f"new observations start at {format_dates(new[:1])}, but the history already runs to "
+            f"{format_dates(index[-1:])}",
+            hint=f"{hint} (only those after the history)",
+            rows=[expected[0]],
+        )
     grid = pd.date_range(expected[0], new[-1], freq=index.freq)
     off = new.difference(grid)
     if len(off):
-        raise GapError(f"{len(off)} new timestamp(s) fall off the series' {index.freqstr} grid, e.g. "
-                       f"{format_dates(off)}", hint=hint, rows=list(off[:10]))
+        raise GapError(
+            f"{len(off)} new timestamp(s) fall off the series' {index.freqstr} grid, e.g. {format_dates(off)}",
+            hint=hint,
+            rows=list(off[:10]),
+        )
     raise _missing_error(grid.difference(new), index, new, hint)
 
-def _missing_error(missing:pd.DatetimeIndex, index:pd.DatetimeIndex, new:pd.DatetimeIndex, hint:str) -> GapError:
+
+def _missing_error(missing: pd.DatetimeIndex, index: pd.DatetimeIndex, new: pd.DatetimeIndex, hint: str) -> GapError:
     "A GapError for the timestamps `new` leaves out: how many, the first few, and where."
     first, last, end = format_dates(new[:1]), format_dates(new[-1:]), format_dates(index[-1:])
     before, inside = int((missing < new[0]).sum()), int((missing > new[0]).sum())
-    where = ([f"{before} between the end of the history ({end}) and the first new observation ({first})"] * bool(before)
-             + [f"{inside} inside the new observations ({first} to {last})"] * bool(inside))
-    return GapError(f"{len(missing)} timestamp(s) missing against freq {index.freqstr}, first at "
-                    f"{format_dates(missing, 5)}: {' and '.join(where)}",
-                    hint=f"{hint} (add the missing ones, or fill them first)", rows=list(missing[:10]))
+    where = [f"{before} between the end of the history ({end}) and the first new observation ({first})"] * bool(
+        before
+    ) + [f"{inside} inside the new observations ({first} to {last})"] * bool(inside)
+    return GapError(
+        f"{len(missing)} timestamp(s) missing against freq {index.freqstr}, first at "
+        f"{format_dates(missing, 5)}: {' and '.join(where)}",
+        hint=f"{hint} (add the missing ones, or fill them first)",
+        rows=list(missing[:10]),
+    )
 
 # %% ../../nbs/05_models.ipynb #1d1a5f7d
-def _predict(self, h:int, X_future=None, level=LEVELS) -> pd.DataFrame:
+def _predict(self, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
     "Forecast `h` steps: `yhat` and `lo_L`/`hi_L` for each level L, on the next `h` timestamps."
-    if self.y_ is None: raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
-    if not isinstance(h, (int, np.integer)) or h < 1: raise ConfigError(f"h={h!r} must be a whole number of steps >= 1", hint="e.g. h=5", parameter="h")
+    if self.y_ is None:
+        raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
+    if not isinstance(h, (int, np.integer)) or h < 1:
+        raise ConfigError(f"h={h!r} must be a whole number of steps >= 1", hint="e.g. h=5", parameter="h")
     levels = tuple(level) if level else ()
     bad = [l for l in levels if not 0 < l < 100]
-    if bad: raise ConfigError(f"level {bad} must be between 0 and 100", hint="e.g. level=(80, 95)", parameter="level")
+    if bad:
+        raise ConfigError(f"level {bad} must be between 0 and 100", hint="e.g. level=(80, 95)", parameter="level")
     H = self.max_horizon
-    if H is not None and h > H: raise ConfigError(f"{self.name} forecasts at most {H} steps (its horizon), not h={h}", hint=f"fit with horizon >= {h}", parameter="h")
+    if H is not None and h > H:
+        raise ConfigError(
+            f"{self.name} forecasts at most {H} steps (its horizon), not h={h}",
+            hint=f"fit with horizon >= {h}",
+            parameter="h",
+        )
     index = future_index(self.y_.index, int(h))
     if X_future is not None and not self.x_columns_:
-        raise FeatureError(f"X_future given, but {self.name} was fit without features", hint="fit with X=design_matrix(...) to use features, or leave X_future out")
-    Xf = _check_X(X_future, index, self.x_columns_, self.x_shift_, h) if self.x_columns_ and self.needs_x_future else None
+        raise FeatureError(
+            f"X_future given, but {self.name} was fit without features",
+            hint="fit with X=design_matrix(...) to use features, or leave X_future out",
+        )
+    Xf = (
+        _check_X(X_future, index, self.x_columns_, self.x_shift_, h)
+        if self.x_columns_ and self.needs_x_future
+        else None
+    )
     if self.intervals == "conformal" and h > self.conformal_horizon:
-        raise ConfigError(f"conformal intervals were calibrated up to {self.conformal_horizon} steps, not {h}", hint=f"fit with conformal_horizon >= {h}", parameter="h")
+        raise ConfigError(
+            f"conformal intervals were calibrated up to {self.conformal_horizon} steps, not {h}",
+            hint=f"fit with conformal_horizon >= {h}",
+            parameter="h",
+        )
     yhat, native = self._predict(int(h), Xf, levels if self.intervals == "native" else ())
     out = {"yhat": yhat}
     for l in levels:
         lo, hi = native[l] if self.intervals == "native" else conformal_bounds(self.conformal_, yhat, l)
         out[f"lo_{l:g}"], out[f"hi_{l:g}"] = lo, hi
     out = pd.DataFrame(out, index=index)
-    return np.exp(out) if self.log else out      # with log=True, yhat is the median forecast of the original series
+    return np.exp(out) if self.log else out  # with log=True, yhat is the median forecast of the original series
+
 
 def _update(self, y_new, X_new=None) -> Forecaster:
     "Absorb observations that continue the series, without re-estimating parameters where the model allows it."
-    if self.y_ is None: raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
+    if self.y_ is None:
+        raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
     y_new = y_new if isinstance(y_new, pd.Series) else pd.Series(y_new)
-    if len(y_new) == 0: return self
+    if len(y_new) == 0:
+        return self
     expected = check_continues(self.y_.index, y_new.index)
     y_new = pd.Series(y_new.to_numpy(dtype="float64"), index=expected, name=self.y_.name)
-    if not np.isfinite(y_new.to_numpy()).all(): raise MissingValueError("new observations contain NaN or inf", hint="clean them first", column=self.y_.name)
+    if not np.isfinite(y_new.to_numpy()).all():
+        raise MissingValueError("new observations contain NaN or inf", hint="clean them first", column=self.y_.name)
     y_new = self._to_model_scale(y_new)
     X_new = _check_X(X_new, expected, self.x_columns_, None, None) if self.x_columns_ else None
     return self._extend(y_new, X_new)
 
-def _extend(self, y_new:pd.Series, X_new=None) -> Forecaster:
+
+def _extend(self, y_new: pd.Series, X_new=None) -> Forecaster:
     "Absorb checked rows already on the model's scale: the model's `_update`, then the history."
     self._update(y_new, X_new)
     freq = self.y_.index.freq
-    self.y_ = pd.concat([self.y_, y_new]); self.y_.index.freq = freq
-    if X_new is not None: self.X_ = _typed(pd.concat([self.X_, X_new]), self.X_)
+    self.y_ = pd.concat([self.y_, y_new])
+    self.y_.index.freq = freq
+    if X_new is not None:
+        self.X_ = _typed(pd.concat([self.X_, X_new]), self.X_)
     return self
 
+
 Forecaster.predict, Forecaster.update, Forecaster._extend = _predict, _update, _extend
-Forecaster._update = lambda self, y_new, X_new: self._fit(pd.concat([self.y_, y_new]), None if X_new is None else pd.concat([self.X_, X_new]))
+Forecaster._update = lambda self, y_new, X_new: self._fit(
+    pd.concat([self.y_, y_new]), None if X_new is None else pd.concat([self.X_, X_new])
+)
 
 # %% ../../nbs/05_models.ipynb #6a56a391
 def _save(self, path) -> Path:
     "Save the fitted forecaster into folder `path`; `load_model(path)` (or `type.load`) gives identical forecasts."
-    if self.y_ is None: raise NotFittedError(f"{self.name} used before fit", hint="fit before saving")
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    meta = {"model": self.name, "class": f"{type(self).__module__}:{type(self).__qualname__}", "params": self.get_params(),
-            "forecast_nb": forecast_nb.__version__}
+    if self.y_ is None:
+        raise NotFittedError(f"{self.name} used before fit", hint="fit before saving")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "model": self.name,
+        "class": f"{type(self).__module__}:{type(self).__qualname__}",
+        "params": self.get_params(),
+        "forecast_nb": forecast_nb.__version__,
+    }
     (path / "forecaster.json").write_text(json.dumps(meta, indent=1, default=str))
     self._save_state(path)
     return path
 
-def _save_state(self, path:Path):
-    with open(path / "state.pkl", "wb") as f: pickle.dump(self.__dict__, f)
 
-def _load_state(self, path:Path):
-    with open(path / "state.pkl", "rb") as f: self.__dict__.update(pickle.load(f))
+def _save_state(self, path: Path):
+    with open(path / "state.pkl", "wb") as f:
+        pickle.dump(self.__dict__, f)
+
+
+def _load_state(self, path: Path):
+    with open(path / "state.pkl", "rb") as f:
+        self.__dict__.update(pickle.load(f))
+
 
 def load_model(path) -> Forecaster:
     "Load a forecaster saved with `.save(path)`."
     path = Path(path)
-    if not (path / "forecaster.json").exists(): raise ConfigError(f"{str(path)!r} holds no saved forecaster", hint="give the folder passed to .save()", parameter="path")
+    if not (path / "forecaster.json").exists():
+        raise ConfigError(
+            f"{str(path)!r} holds no saved forecaster", hint="give the folder passed to .save()", parameter="path"
+        )
     meta = json.loads((path / "forecaster.json").read_text())
     module, _, cls = meta["class"].partition(":")
     obj = getattr(importlib.import_module(module), cls).__new__(getattr(importlib.import_module(module), cls))
     obj._load_state(path)
     return obj
+
 
 Forecaster.save, Forecaster._save_state, Forecaster._load_state = _save, _save_state, _load_state
 Forecaster.load = staticmethod(load_model)
@@ -285,14 +471,19 @@ Forecaster.load = staticmethod(load_model)
 def normal_bands(yhat, sd, levels) -> dict:
     "Normal prediction intervals {level: (lo, hi)} around `yhat` with standard deviations `sd`."
     from statistics import NormalDist
+
     z = {l: NormalDist().inv_cdf(0.5 + l / 200) for l in levels}
     return {l: (yhat - z[l] * sd, yhat + z[l] * sd) for l in levels}
 
+
 class Naive(Forecaster):
     "The last value, carried forward: the random walk."
+
     name = "naive"
+
     def _fit(self, y, X):
         self.last_, self.sigma_ = y.iloc[-1], float(np.std(np.diff(y.to_numpy()), ddof=1))
+
     def _predict(self, h, X, levels):
         yhat = np.full(h, self.last_)
         return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(np.arange(1, h + 1)), levels)
@@ -300,40 +491,62 @@ class Naive(Forecaster):
 # %% ../../nbs/05_models.ipynb #bdbacd18
 class SeasonalNaive(Forecaster):
     "The value one season ago: y(t + h) = y(t + h - m k)."
+
     name = "seasonal_naive"
     defaults = {"season_length": None}
+
     def _fit(self, y, X):
         from forecast_nb.decompose import infer_period
+
         m = self.params["season_length"] or infer_period(y.index.freq)
-        if len(y) <= m: raise SeriesTooShortError(f"seasonal naive with season_length={m} needs more than {m} observations, got {len(y)}", hint="use a longer training part", rows=len(y))
+        if len(y) <= m:
+            raise SeriesTooShortError(
+                f"seasonal naive with season_length={m} needs more than {m} observations, got {len(y)}",
+                hint="use a longer training part",
+                rows=len(y),
+            )
         v = y.to_numpy()
         self.m_, self.last_season_, self.sigma_ = m, v[-m:], float(np.std(v[m:] - v[:-m], ddof=1))
+
     def _predict(self, h, X, levels):
         k = np.arange(h)
         yhat = self.last_season_[k % self.m_]
         return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(k // self.m_ + 1), levels)
 
+
 class Drift(Forecaster):
     "The straight line through the first and the last observation, continued."
+
     name = "drift"
+
     def _fit(self, y, X):
         v = y.to_numpy()
         self.last_, self.n_ = v[-1], len(v)
         self.slope_ = (v[-1] - v[0]) / (len(v) - 1)
         self.sigma_ = float(np.std(np.diff(v) - self.slope_, ddof=1))
+
     def _predict(self, h, X, levels):
         k = np.arange(1, h + 1)
         yhat = self.last_ + self.slope_ * k
         return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(k * (1 + k / (self.n_ - 1))), levels)
 
 # %% ../../nbs/05_models.ipynb #38a42129
-MODELS = {"naive": "forecast_nb.models:Naive", "seasonal_naive": "forecast_nb.models:SeasonalNaive",
-          "drift": "forecast_nb.models:Drift", "arima": "forecast_nb.models.arima:ARIMA",
-          "prophet": "forecast_nb.models.prophet:Prophet", "lstm": "forecast_nb.models.lstm:LSTM"}
+MODELS = {
+    "naive": "forecast_nb.models:Naive",
+    "seasonal_naive": "forecast_nb.models:SeasonalNaive",
+    "drift": "forecast_nb.models:Drift",
+    "arima": "forecast_nb.models.arima:ARIMA",
+    "prophet": "forecast_nb.models.prophet:Prophet",
+    "lstm": "forecast_nb.models.lstm:LSTM",
+}
 
-def get_model(name:str, # naive, seasonal_naive, drift, arima, prophet or lstm
-              **params) -> Forecaster: # the model's parameters, plus intervals= / conformal_size= / conformal_horizon=
+
+def get_model(
+    name: str,  # naive, seasonal_naive, drift, arima, prophet or lstm
+    **params,
+) -> Forecaster:  # the model's parameters, plus intervals= / conformal_size= / conformal_horizon=
     "A new, unfitted forecaster by name."
-    if name not in MODELS: raise ConfigError(f"unknown model {name!r}", hint=f"use one of {list(MODELS)}", parameter="model")
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}", hint=f"use one of {list(MODELS)}", parameter="model")
     module, _, cls = MODELS[name].partition(":")
     return getattr(importlib.import_module(module), cls)(**params)

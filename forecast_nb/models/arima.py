@@ -4,7 +4,9 @@
 
 # %% ../../nbs/05a_arima.ipynb #2fdf818d
 from __future__ import annotations
-import logging, time, warnings
+import logging
+import time
+import warnings
 from collections import Counter
 import numpy as np
 import pandas as pd
@@ -17,115 +19,221 @@ __all__ = ['log', 'ndiffs', 'seasonal_strength', 'nsdiffs', 'select_order', 'ARI
 # %% ../../nbs/05a_arima.ipynb #03d90966
 log = logging.getLogger("forecast_nb.models.arima")
 
+
 class _Quiet:
     "Collect statsmodels' warnings instead of printing them; counts end up in `counter`."
-    def __init__(self, counter:Counter): self.counter = counter
+
+    def __init__(self, counter: Counter):
+        self.counter = counter
+
     def __enter__(self):
-        self._cm = warnings.catch_warnings(record=True); self.records = self._cm.__enter__()
-        warnings.simplefilter("always"); return self
+        self._cm = warnings.catch_warnings(record=True)
+        self.records = self._cm.__enter__()
+        warnings.simplefilter("always")
+        return self
+
     def __exit__(self, *exc):
         self._cm.__exit__(*exc)
-        for w in self.records: self.counter[f"{w.category.__name__}: {str(w.message).splitlines()[0][:80]}"] += 1
+        for w in self.records:
+            self.counter[f"{w.category.__name__}: {str(w.message).splitlines()[0][:80]}"] += 1
+
 
 def _sarimax(y, X, order, seasonal_order, trend, maxiter, counter, search=False):
     "Fit SARIMAX quietly. cov_type='none' skips the numerical Hessian (5-7x faster; intervals come from the filter)."
     from statsmodels.tsa.statespace.sarimax import SARIMAX
-    with _Quiet(counter):   # in the search, difference first: d + sD fewer states, 3-4x faster, same likelihood for equal (d, D)
-        return SARIMAX(y, exog=X, order=order, seasonal_order=seasonal_order, trend=trend,
-                       simple_differencing=search).fit(disp=False, maxiter=maxiter, cov_type="none")
+
+    with _Quiet(
+        counter
+    ):  # in the search, difference first: d + sD fewer states, 3-4x faster, same likelihood for equal (d, D)
+        return SARIMAX(
+            y, exog=X, order=order, seasonal_order=seasonal_order, trend=trend, simple_differencing=search
+        ).fit(disp=False, maxiter=maxiter, cov_type="none")
 
 # %% ../../nbs/05a_arima.ipynb #afb9b787
-def ndiffs(y, alpha:float=0.05, max_d:int=2) -> int:
+def ndiffs(y, alpha: float = 0.05, max_d: int = 2) -> int:
     "Number of first differences that make `y` stationary by repeated KPSS tests."
     from statsmodels.tsa.stattools import kpss
+
     x = np.asarray(y, dtype="float64")
     for d in range(max_d + 1):
-        if len(x) < 10 or np.ptp(x) == 0: return d
+        if len(x) < 10 or np.ptp(x) == 0:
+            return d
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")            # KPSS p-values outside its table
+            warnings.simplefilter("ignore")  # KPSS p-values outside its table
             p = kpss(x, regression="c", nlags="auto")[1]
-        if p >= alpha: return d
+        if p >= alpha:
+            return d
         x = np.diff(x)
     return max_d
 
-def seasonal_strength(y, period:int) -> float:
+
+def seasonal_strength(y, period: int) -> float:
     "F_s in [0, 1]: how much of the detrended variation is seasonal."
     from statsmodels.tsa.seasonal import STL
+
     r = STL(np.asarray(y, dtype="float64"), period=period).fit()
     return float(max(0.0, 1 - np.var(r.resid) / np.var(r.seasonal + r.resid)))
 
-def nsdiffs(y, period:int, threshold:float=0.64) -> int:
+
+def nsdiffs(y, period: int, threshold: float = 0.64) -> int:
     "1 if the seasonality is strong enough to difference away, else 0."
     return int(len(y) >= 2 * period + 1 and seasonal_strength(y, period) >= threshold)
 
 # %% ../../nbs/05a_arima.ipynb #8e629e11
-def select_order(y:pd.Series, X:pd.DataFrame|None=None, period:int=1, d:int|None=None, D:int|None=None,
-                 max_p:int=3, max_q:int=3, max_P:int=1, max_Q:int=1, max_d:int=2, max_models:int=30,
-                 maxiter:int=50, counter:Counter|None=None) -> tuple[dict, pd.DataFrame]:
+def select_order(
+    y: pd.Series,
+    X: pd.DataFrame | None = None,
+    period: int = 1,
+    d: int | None = None,
+    D: int | None = None,
+    max_p: int = 3,
+    max_q: int = 3,
+    max_P: int = 1,
+    max_Q: int = 1,
+    max_d: int = 2,
+    max_models: int = 30,
+    maxiter: int = 50,
+    counter: Counter | None = None,
+) -> tuple[dict, pd.DataFrame]:
     "Stepwise AICc search; returns the best {'order', 'seasonal_order', 'trend'} and the table of models tried."
     counter = Counter() if counter is None else counter
     seasonal = period > 1
     d = ndiffs(y, max_d=max_d) if d is None else d
     D = (nsdiffs(np.diff(y, d) if d else y, period) if seasonal else 0) if D is None else D
     tried = {}
+
     def score(p, q, P, Q, c):
         key = (p, q, P, Q, c)
-        if key in tried or not (0 <= p <= max_p and 0 <= q <= max_q and 0 <= P <= max_P and 0 <= Q <= max_Q) or len(tried) >= max_models: return
+        if (
+            key in tried
+            or not (0 <= p <= max_p and 0 <= q <= max_q and 0 <= P <= max_P and 0 <= Q <= max_Q)
+            or len(tried) >= max_models
+        ):
+            return
         t0 = time.perf_counter()
         try:
-            res = _sarimax(y, X, (p, d, q), (P, D, Q, period) if seasonal else (0, 0, 0, 0), "c" if c else "n", maxiter, counter, search=True)
+            res = _sarimax(
+                y,
+                X,
+                (p, d, q),
+                (P, D, Q, period) if seasonal else (0, 0, 0, 0),
+                "c" if c else "n",
+                maxiter,
+                counter,
+                search=True,
+            )
             aicc = float(res.aicc) if np.isfinite(res.aicc) else np.inf
         except (np.linalg.LinAlgError, ValueError) as e:
-            counter[f"{type(e).__name__}: {str(e)[:80]}"] += 1; aicc = np.inf
+            counter[f"{type(e).__name__}: {str(e)[:80]}"] += 1
+            aicc = np.inf
         tried[key] = (aicc, time.perf_counter() - t0)
+
     allow_c = d + D <= 1
     starts = [(2, 2, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1)]
-    for p, q, P, Q in starts: score(p, q, P * seasonal, Q * seasonal, allow_c)
+    for p, q, P, Q in starts:
+        score(p, q, P * seasonal, Q * seasonal, allow_c)
     best = min(tried, key=lambda k: tried[k][0])
     while len(tried) < max_models:
         p, q, P, Q, c = best
         moves = [(p + a, q + b, P, Q, c) for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1))]
-        if seasonal: moves += [(p, q, P + a, Q + b, c) for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1))]
-        if allow_c: moves.append((p, q, P, Q, not c))
-        for m in moves: score(*m)
+        if seasonal:
+            moves += [(p, q, P + a, Q + b, c) for a, b in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1))]
+        if allow_c:
+            moves.append((p, q, P, Q, not c))
+        for m in moves:
+            score(*m)
         new = min(tried, key=lambda k: tried[k][0])
-        if new == best: break
+        if new == best:
+            break
         best = new
     if not np.isfinite(tried[best][0]):
-        raise ConfigError("no ARIMA model could be fit to this series", hint="check the data, or give order= explicitly", parameter="order")
-    table = pd.DataFrame([{"order": (p, d, q), "seasonal_order": (P, D, Q, period) if seasonal else (0, 0, 0, 0), "trend": "c" if c else "n",
-                           "aicc": a, "seconds": round(s, 3)} for (p, q, P, Q, c), (a, s) in tried.items()]).sort_values("aicc", ignore_index=True)
+        raise ConfigError(
+            "no ARIMA model could be fit to this series",
+            hint="check the data, or give order= explicitly",
+            parameter="order",
+        )
+    table = pd.DataFrame(
+        [
+            {
+                "order": (p, d, q),
+                "seasonal_order": (P, D, Q, period) if seasonal else (0, 0, 0, 0),
+                "trend": "c" if c else "n",
+                "aicc": a,
+                "seconds": round(s, 3),
+            }
+            for (p, q, P, Q, c), (a, s) in tried.items()
+        ]
+    ).sort_values("aicc", ignore_index=True)
     p, q, P, Q, c = best
-    return {"order": (p, d, q), "seasonal_order": (P, D, Q, period) if seasonal else (0, 0, 0, 0), "trend": "c" if c else "n"}, table
+    return {
+        "order": (p, d, q),
+        "seasonal_order": (P, D, Q, period) if seasonal else (0, 0, 0, 0),
+        "trend": "c" if c else "n",
+    }, table
 
 # %% ../../nbs/05a_arima.ipynb #42ac8432
 def _triple(name, v, n):
-    if v is None: return None
-    if not (isinstance(v, (tuple, list)) and len(v) == n and all(isinstance(i, (int, np.integer)) and i >= 0 for i in v)):
-        raise ConfigError(f"{name}={v!r} must be {n} whole numbers >= 0", hint=f"e.g. {name}={(1, 1, 1) if n == 3 else (1, 1, 1, 12)}", parameter=name)
+    if v is None:
+        return None
+    if not (
+        isinstance(v, (tuple, list)) and len(v) == n and all(isinstance(i, (int, np.integer)) and i >= 0 for i in v)
+    ):
+        raise ConfigError(
+            f"{name}={v!r} must be {n} whole numbers >= 0",
+            hint=f"e.g. {name}={(1, 1, 1) if n == 3 else (1, 1, 1, 12)}",
+            parameter=name,
+        )
     return tuple(int(i) for i in v)
+
 
 class ARIMA(Forecaster):
     "Seasonal ARIMA with exogenous features (statsmodels SARIMAX); automatic orders when `order` is None."
+
     name = "arima"
-    defaults = {"order": None, "seasonal_order": None, "trend": None, "seasonal": "auto", "d": None, "D": None, "max_p": 3, "max_q": 3,
-                "max_P": 1, "max_Q": 1, "max_d": 2, "max_models": 30, "maxiter": 50}
-    search = {"order": {"grid": [(0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 1, 1), (2, 1, 1), (1, 1, 2), (2, 1, 2)]},
-              "trend": {"choices": ["n", "c"]}}
+    defaults = {
+        "order": None,
+        "seasonal_order": None,
+        "trend": None,
+        "seasonal": "auto",
+        "d": None,
+        "D": None,
+        "max_p": 3,
+        "max_q": 3,
+        "max_P": 1,
+        "max_Q": 1,
+        "max_d": 2,
+        "max_models": 30,
+        "maxiter": 50,
+    }
+    search = {
+        "order": {"grid": [(0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 1, 1), (2, 1, 1), (1, 1, 2), (2, 1, 2)]},
+        "trend": {"choices": ["n", "c"]},
+    }
     min_train = 10
 
     def _validate(self):
         p = self.params
-        p["order"], p["seasonal_order"] = _triple("order", p["order"], 3), _triple("seasonal_order", p["seasonal_order"], 4)
-        if p["trend"] not in (None, "n", "c", "t", "ct"): raise ConfigError(f"trend={p['trend']!r} is not a statsmodels trend", hint="use 'n', 'c', 't' or 'ct'", parameter="trend")
-        if p["seasonal"] not in ("auto", True, False): raise ConfigError(f"seasonal={p['seasonal']!r}", hint="use 'auto', True or False", parameter="seasonal")
+        p["order"], p["seasonal_order"] = (
+            _triple("order", p["order"], 3),
+            _triple("seasonal_order", p["seasonal_order"], 4),
+        )
+        if p["trend"] not in (None, "n", "c", "t", "ct"):
+            raise ConfigError(
+                f"trend={p['trend']!r} is not a statsmodels trend", hint="use 'n', 'c', 't' or 'ct'", parameter="trend"
+            )
+        if p["seasonal"] not in ("auto", True, False):
+            raise ConfigError(f"seasonal={p['seasonal']!r}", hint="use 'auto', True or False", parameter="seasonal")
 
     def _period(self, y) -> int:
         "Seasonal period for the automatic search: monthly and quarterly data by default ('auto'), any frequency when seasonal=True."
         from forecast_nb.decompose import infer_period
-        if self.params["seasonal"] is False: return 1
-        try: m = infer_period(y.index.freq)
-        except ConfigError: return 1
+
+        if self.params["seasonal"] is False:
+            return 1
+        try:
+            m = infer_period(y.index.freq)
+        except ConfigError:
+            return 1
         return m if (self.params["seasonal"] is True or m in (4, 12)) and len(y) >= 3 * m else 1
 
 # %% ../../nbs/05a_arima.ipynb #ad684a5c
@@ -133,32 +241,86 @@ def _arima_fit(self, y, X):
     p, counter = self.params, Counter()
     self.search_table_ = None
     if p["order"] is None:
-        chosen, self.search_table_ = select_order(y, X, self._period(y), d=p["d"], D=p["D"], max_p=p["max_p"], max_q=p["max_q"], max_P=p["max_P"], max_Q=p["max_Q"],
-                                                  max_d=p["max_d"], max_models=p["max_models"], maxiter=p["maxiter"], counter=counter)
-        if p["trend"] is not None: chosen["trend"] = p["trend"]
-    else: chosen = {"order": p["order"], "seasonal_order": p["seasonal_order"] or (0, 0, 0, 0), "trend": p["trend"] or "n"}
+        chosen, self.search_table_ = select_order(
+            y,
+            X,
+            self._period(y),
+            d=p["d"],
+            D=p["D"],
+            max_p=p["max_p"],
+            max_q=p["max_q"],
+            max_P=p["max_P"],
+            max_Q=p["max_Q"],
+            max_d=p["max_d"],
+            max_models=p["max_models"],
+            maxiter=p["maxiter"],
+            counter=counter,
+        )
+        if p["trend"] is not None:
+            chosen["trend"] = p["trend"]
+    else:
+        chosen = {
+            "order": p["order"],
+            "seasonal_order": p["seasonal_order"] or (0, 0, 0, 0),
+            "trend": p["trend"] or "n",
+        }
     self.order_, self.seasonal_order_, self.trend_ = chosen["order"], chosen["seasonal_order"], chosen["trend"]
-    self.res_ = _sarimax(y.to_numpy(), None if X is None else X.to_numpy(), self.order_, self.seasonal_order_, self.trend_, p["maxiter"], counter)
+    self.res_ = _sarimax(
+        y.to_numpy(),
+        None if X is None else X.to_numpy(),
+        self.order_,
+        self.seasonal_order_,
+        self.trend_,
+        p["maxiter"],
+        counter,
+    )
     self.fit_warnings_ = counter
-    if counter: log.info("arima %s%s: %d statsmodels warning(s) collected, e.g. %s", self.order_, self.seasonal_order_, sum(counter.values()), next(iter(counter)))
+    if counter:
+        log.info(
+            "arima %s%s: %d statsmodels warning(s) collected, e.g. %s",
+            self.order_,
+            self.seasonal_order_,
+            sum(counter.values()),
+            next(iter(counter)),
+        )
+
 
 def _arima_predict(self, h, X, levels):
     fc = self.res_.get_forecast(h, exog=None if X is None else X.to_numpy())
     yhat = np.asarray(fc.predicted_mean)
-    return yhat, normal_bands(yhat, np.asarray(fc.se_mean), levels)   # what conf_int computes, for all levels at once
+    return yhat, normal_bands(yhat, np.asarray(fc.se_mean), levels)  # what conf_int computes, for all levels at once
+
 
 def _arima_update(self, y_new, X_new):
     "Filter the new observations with the fitted parameters (state-space `extend`): no optimisation."
     self.res_ = self.res_.extend(y_new.to_numpy(), exog=None if X_new is None else X_new.to_numpy())
 
+
 def _summary(self) -> pd.Series:
     "The chosen model in one line: orders, trend, AICc, parameters and collected warnings."
-    return pd.Series({"order": self.order_, "seasonal_order": self.seasonal_order_, "trend": self.trend_, "aicc": round(float(self.res_.aicc), 2),
-                      "params": dict(zip(self.res_.model.param_names, np.round(self.res_.params, 4))), "warnings": sum(self.fit_warnings_.values())})
+    return pd.Series(
+        {
+            "order": self.order_,
+            "seasonal_order": self.seasonal_order_,
+            "trend": self.trend_,
+            "aicc": round(float(self.res_.aicc), 2),
+            "params": dict(zip(self.res_.model.param_names, np.round(self.res_.params, 4))),
+            "warnings": sum(self.fit_warnings_.values()),
+        }
+    )
+
 
 def _str(self):
-    if getattr(self, "res_", None) is None: return repr(self)
+    if getattr(self, "res_", None) is None:
+        return repr(self)
     seasonal = f"{self.seasonal_order_}" if any(self.seasonal_order_[:3]) else ""
     return f"ARIMA{self.order_}{seasonal} trend={self.trend_!r}" + (" on log values" if self.log else "")
 
-ARIMA._fit, ARIMA._predict, ARIMA._update, ARIMA.summary, ARIMA.__str__ = _arima_fit, _arima_predict, _arima_update, _summary, _str
+
+ARIMA._fit, ARIMA._predict, ARIMA._update, ARIMA.summary, ARIMA.__str__ = (
+    _arima_fit,
+    _arima_predict,
+    _arima_update,
+    _summary,
+    _str,
+)

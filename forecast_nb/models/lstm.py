@@ -4,43 +4,53 @@
 
 # %% ../../nbs/05c_lstm.ipynb #5307d0df
 from __future__ import annotations
-import contextlib, json, logging, os, pickle, random
+import contextlib
+import json
+import logging
+import os
+import pickle
+import random
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..errors import ConfigError, SeriesTooShortError
 from ..prep import Scaler, Windows, make_windows, last_window, to_tf_dataset
-from . import Forecaster, LEVELS
+from . import Forecaster
 
 # %% auto #0
 __all__ = ['change_inputs', 'change_windows', 'from_changes', 'build_network', 'LSTM']
 
 # %% ../../nbs/05c_lstm.ipynb #ba8f7915
-def change_inputs(values, # (n,) the series (its logs if the model works on logs)
-                  scaler:Scaler, # fit on the training part's one-step changes, `np.diff(values)`
-                  X=None, # (n, k) extra inputs aligned with `values`, already scaled, or None
-                 ) -> np.ndarray: # (n - 1, 1 + k) float32: row i is the change into row i + 1, then X's row i + 1
+def change_inputs(
+    values,  # (n,) the series (its logs if the model works on logs)
+    scaler: Scaler,  # fit on the training part's one-step changes, `np.diff(values)`
+    X=None,  # (n, k) extra inputs aligned with `values`, already scaled, or None
+) -> np.ndarray:  # (n - 1, 1 + k) float32: row i is the change into row i + 1, then X's row i + 1
     "Per-row network inputs: the standardised change ending at each row, then the extra columns of that row."
     z = scaler.transform(np.diff(np.asarray(values, dtype="float64")))
     cols = [z[:, None]] + ([np.asarray(X, dtype="float64")[1:]] if X is not None else [])
     return np.concatenate(cols, axis=1).astype("float32")
 
-def change_windows(values, # (n,) the series, Series or array
-                   scaler:Scaler, # fit on the training part's one-step changes
-                   lookback:int, # changes per input window, ending at the origin
-                   horizon:int, # steps ahead: one label per step
-                   X=None, # (n, k) extra inputs, already scaled
-                  ) -> Windows:
+
+def change_windows(
+    values,  # (n,) the series, Series or array
+    scaler: Scaler,  # fit on the training part's one-step changes
+    lookback: int,  # changes per input window, ending at the origin
+    horizon: int,  # steps ahead: one label per step
+    X=None,  # (n, k) extra inputs, already scaled
+) -> Windows:
     "Windows ending at each origin t: inputs from `change_inputs`; labels (y[t+k] - y[t] - k·drift) / scale, k = 1..horizon."
     index = values.index[1:] if hasattr(values, "index") else pd.RangeIndex(1, len(values))
     inputs = pd.DataFrame(change_inputs(values, scaler, X), index=index)
     w = make_windows(inputs, inputs[0], lookback, horizon)
     return w._replace(Y=np.cumsum(w.Y, axis=1, dtype="float64").astype("float32"))
 
-def from_changes(out, # (N, horizon) network outputs, in label units
-                 origin, # (N,) the series' value at each origin
-                 scaler:Scaler, # the scaler the labels were made with
-                ) -> np.ndarray: # (N, horizon) levels
+
+def from_changes(
+    out,  # (N, horizon) network outputs, in label units
+    origin,  # (N,) the series' value at each origin
+    scaler: Scaler,  # the scaler the labels were made with
+) -> np.ndarray:  # (N, horizon) levels
     "Back to the series' units: y[t] + k·drift + scale·out_k."
     out = np.asarray(out, dtype="float64")
     k = np.arange(1, out.shape[1] + 1)
@@ -51,163 +61,255 @@ def _quiet_retracing(record) -> bool:
     "Drop TensorFlow's retracing warning: every new model traces its predict function once, by design."
     return "triggered tf.function retracing" not in record.getMessage()
 
+
 def _keras():
     "TensorFlow and Keras, imported on first use (TF_CPP_MIN_LOG_LEVEL=2 unless already set)."
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
     import keras
+
     tf_log = logging.getLogger("tensorflow")
-    if _quiet_retracing not in tf_log.filters: tf_log.addFilter(_quiet_retracing)
+    if _quiet_retracing not in tf_log.filters:
+        tf_log.addFilter(_quiet_retracing)
     return tf, keras
 
+
 @contextlib.contextmanager
-def _seeded(seed:int|None):
+def _seeded(seed: int | None):
     "Seed Keras, TensorFlow (deterministic ops) for what runs inside; Python's and NumPy's global generators are restored after."
-    if seed is None: yield; return
+    if seed is None:
+        yield
+        return
     tf, keras = _keras()
     saved = random.getstate(), np.random.get_state()
-    keras.utils.set_random_seed(seed); tf.config.experimental.enable_op_determinism()
-    try: yield
-    finally: random.setstate(saved[0]); np.random.set_state(saved[1])
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
 
-def build_network(n_inputs:int, # channels per time step: 1 (the changes) + the number of X columns
-                  lookback:int, horizon:int, layers:int=1, units:int=32, dropout:float=0.0, learning_rate:float=1e-3):
+
+def build_network(
+    n_inputs: int,  # channels per time step: 1 (the changes) + the number of X columns
+    lookback: int,
+    horizon: int,
+    layers: int = 1,
+    units: int = 32,
+    dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+):
     "A compiled Keras LSTM: (batch, lookback, n_inputs) -> (batch, horizon)."
     _, keras = _keras()
     net = [keras.Input((lookback, n_inputs))]
     for i in range(layers):
         net.append(keras.layers.LSTM(units, return_sequences=i < layers - 1))
-        if dropout: net.append(keras.layers.Dropout(dropout))
+        if dropout:
+            net.append(keras.layers.Dropout(dropout))
     net.append(keras.layers.Dense(horizon))
     model = keras.Sequential(net, name="lstm_forecaster")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     return model
 
 # %% ../../nbs/05c_lstm.ipynb #5f83aaa7
-def _whole(p:dict, name:str, low:int):
+def _whole(p: dict, name: str, low: int):
     v = p[name]
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ConfigError(f"lstm {name}={v!r} must be a whole number >= {low}", hint=f"e.g. {name}={LSTM.defaults[name]}", parameter=name)
+        raise ConfigError(
+            f"lstm {name}={v!r} must be a whole number >= {low}",
+            hint=f"e.g. {name}={LSTM.defaults[name]}",
+            parameter=name,
+        )
 
-def _real(p:dict, name:str, low:float, high:float, low_open:bool=False, high_open:bool=False):
+
+def _real(p: dict, name: str, low: float, high: float, low_open: bool = False, high_open: bool = False):
     v = p[name]
-    ok = (isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v)
-          and (low < v if low_open else low <= v) and (v < high if high_open else v <= high))
-    if not ok: raise ConfigError(f"lstm {name}={v!r} must be a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}", hint=f"e.g. {name}={LSTM.defaults[name]}", parameter=name)
+    ok = (
+        isinstance(v, (int, float, np.number))
+        and not isinstance(v, bool)
+        and np.isfinite(v)
+        and (low < v if low_open else low <= v)
+        and (v < high if high_open else v <= high)
+    )
+    if not ok:
+        raise ConfigError(
+            f"lstm {name}={v!r} must be a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}",
+            hint=f"e.g. {name}={LSTM.defaults[name]}",
+            parameter=name,
+        )
 
-def _split(n_win:int, horizon:int, fraction:float) -> tuple[int, int]:
+
+def _split(n_win: int, horizon: int, fraction: float) -> tuple[int, int]:
     "Training and validation windows out of `n_win` in time order; `horizon` windows between them are purged."
     n_val = max(1, int(n_win * fraction)) if fraction else 0
     return n_win - n_val - (horizon if n_val else 0), n_val
 
+
 class LSTM(Forecaster):
     "Keras LSTM on standardised changes, `horizon` steps at once; conformal intervals."
-    name = "lstm"
-    defaults = {"lookback": 30, "horizon": 20, "layers": 1, "units": 32, "dropout": 0.0, "learning_rate": 1e-3,
-                "batch_size": 32, "epochs": 20, "patience": 5, "validation_fraction": 0.2, "seed": 0}
-    search = {"lookback": {"grid": [20, 30, 60], "low": 10, "high": 120, "log": True},
-              "units": {"grid": [16, 32, 64], "low": 8, "high": 128, "log": True},
-              "layers": {"choices": [1, 2]},
-              "dropout": {"grid": [0.0, 0.2], "low": 0.0, "high": 0.5, "log": False},
-              "learning_rate": {"grid": [1e-3, 3e-3], "low": 1e-4, "high": 1e-2, "log": True},
-              "batch_size": {"choices": [16, 32, 64]}}
-    native = False
-    min_train = 87         # for the defaults; `_validate` sets it from the parameters
-    min_windows = 10       # training windows a fit needs, after the validation tail and the purge gap
 
-    needs_x_future = False # X enters only through the look-back window, up to the origin
+    name = "lstm"
+    defaults = {
+        "lookback": 30,
+        "horizon": 20,
+        "layers": 1,
+        "units": 32,
+        "dropout": 0.0,
+        "learning_rate": 1e-3,
+        "batch_size": 32,
+        "epochs": 20,
+        "patience": 5,
+        "validation_fraction": 0.2,
+        "seed": 0,
+    }
+    search = {
+        "lookback": {"grid": [20, 30, 60], "low": 10, "high": 120, "log": True},
+        "units": {"grid": [16, 32, 64], "low": 8, "high": 128, "log": True},
+        "layers": {"choices": [1, 2]},
+        "dropout": {"grid": [0.0, 0.2], "low": 0.0, "high": 0.5, "log": False},
+        "learning_rate": {"grid": [1e-3, 3e-3], "low": 1e-4, "high": 1e-2, "log": True},
+        "batch_size": {"choices": [16, 32, 64]},
+    }
+    native = False
+    min_train = 87  # for the defaults; `_validate` sets it from the parameters
+    min_windows = 10  # training windows a fit needs, after the validation tail and the purge gap
+
+    needs_x_future = False  # X enters only through the look-back window, up to the origin
 
     @property
-    def max_horizon(self) -> int: return self.params["horizon"]
+    def max_horizon(self) -> int:
+        return self.params["horizon"]
 
     def _validate(self):
         p = self.params
-        for name, low in (("lookback", 2), ("horizon", 1), ("layers", 1), ("units", 1), ("batch_size", 1), ("epochs", 1), ("patience", 1)): _whole(p, name, low)
-        _real(p, "dropout", 0, 1, high_open=True); _real(p, "validation_fraction", 0, 0.5)
+        for name, low in (
+            ("lookback", 2),
+            ("horizon", 1),
+            ("layers", 1),
+            ("units", 1),
+            ("batch_size", 1),
+            ("epochs", 1),
+            ("patience", 1),
+        ):
+            _whole(p, name, low)
+        _real(p, "dropout", 0, 1, high_open=True)
+        _real(p, "validation_fraction", 0, 0.5)
         _real(p, "learning_rate", 0, 1, low_open=True)
-        if p["seed"] is not None: _whole(p, "seed", 0)
+        if p["seed"] is not None:
+            _whole(p, "seed", 0)
         H = p["horizon"]
         n_win = self.min_windows
-        while _split(n_win, H, p["validation_fraction"])[0] < self.min_windows: n_win += 1
-        self.min_train = n_win + p["lookback"] + H                              # rows for the fewest windows a fit accepts
+        while _split(n_win, H, p["validation_fraction"])[0] < self.min_windows:
+            n_win += 1
+        self.min_train = n_win + p["lookback"] + H  # rows for the fewest windows a fit accepts
 
 # %% ../../nbs/05c_lstm.ipynb #fed5cdef
 def _scaled_X(self, X):
     return None if X is None else self.x_scaler_.transform(X.to_numpy(dtype="float64"))
+
 
 def _fit(self, y, X):
     "Train on the windows of `y` (and `X`): scalers on the training rows, early stopping on the last windows."
     tf, keras = _keras()
     p = self.params
     L, H, f = p["lookback"], p["horizon"], p["validation_fraction"]
-    v = y.to_numpy(dtype="float64")                        # the model's scale: logs with log=True (the base class takes them)
+    v = y.to_numpy(dtype="float64")  # the model's scale: logs with log=True (the base class takes them)
     n_win = len(v) - L - H
     n_tr, n_val = _split(n_win, H, f)
     if n_tr < self.min_windows:
-        raise SeriesTooShortError(f"{len(v)} rows give {max(n_tr, 0)} training window(s) with lookback={L}, horizon={H} and validation_fraction={f}; the LSTM needs {self.min_windows}",
-                                  hint=f"use at least {self.min_train} rows, a shorter lookback or horizon, or validation_fraction=0", rows=len(v))
-    rows = n_tr + L + H                                    # changes covered by the training windows (inputs and labels)
+        raise SeriesTooShortError(
+            f"{len(v)} rows give {max(n_tr, 0)} training window(s) with lookback={L}, horizon={H} and validation_fraction={f}; the LSTM needs {self.min_windows}",
+            hint=f"use at least {self.min_train} rows, a shorter lookback or horizon, or validation_fraction=0",
+            rows=len(v),
+        )
+    rows = n_tr + L + H  # changes covered by the training windows (inputs and labels)
     self.scaler_ = Scaler("standard").fit(np.diff(v)[:rows])
-    self.x_scaler_ = None if X is None else Scaler("standard").fit(X.iloc[1:rows + 1])
+    self.x_scaler_ = None if X is None else Scaler("standard").fit(X.iloc[1 : rows + 1])
     w = change_windows(pd.Series(v, index=y.index), self.scaler_, L, H, self._scaled_X(X))
-    part = lambda a, b: Windows(w.X[a:b], w.Y[a:b], w.origins[a:b])
+
+    def part(a, b):
+        return Windows(w.X[a:b], w.Y[a:b], w.origins[a:b])
+
     val = to_tf_dataset(part(n_win - n_val, n_win), p["batch_size"]) if n_val else None
     stop = [keras.callbacks.EarlyStopping(patience=p["patience"], restore_best_weights=True)] if n_val else []
     with _seeded(p["seed"]):
         self.model_ = build_network(w.X.shape[2], L, H, p["layers"], p["units"], p["dropout"], p["learning_rate"])
-        hist = self.model_.fit(to_tf_dataset(part(0, n_tr), p["batch_size"], shuffle=True, seed=p["seed"]), validation_data=val,
-                               epochs=p["epochs"], callbacks=stop, shuffle=False, verbose=0)   # the dataset shuffles, seeded
+        hist = self.model_.fit(
+            to_tf_dataset(part(0, n_tr), p["batch_size"], shuffle=True, seed=p["seed"]),
+            validation_data=val,
+            epochs=p["epochs"],
+            callbacks=stop,
+            shuffle=False,
+            verbose=0,
+        )  # the dataset shuffles, seeded
     self.history_ = {k: [float(x) for x in vals] for k, vals in hist.history.items()}
     self.best_epoch_ = int(np.argmin(self.history_["val_loss"])) + 1 if n_val else len(self.history_["loss"])
-    self.windows_ = {"train": n_tr, "purged": n_win - n_val - n_tr, "validation": n_val,
-                     "train_origins": (w.origins[0], w.origins[n_tr - 1]), "validation_origins": (w.origins[-n_val], w.origins[-1]) if n_val else None}
+    self.windows_ = {
+        "train": n_tr,
+        "purged": n_win - n_val - n_tr,
+        "validation": n_val,
+        "train_origins": (w.origins[0], w.origins[n_tr - 1]),
+        "validation_origins": (w.origins[-n_val], w.origins[-1]) if n_val else None,
+    }
+
 
 LSTM._scaled_X, LSTM._fit = _scaled_X, _fit
 
 # %% ../../nbs/05c_lstm.ipynb #119c0e9a
-def _net(self, x:np.ndarray) -> np.ndarray:
+def _net(self, x: np.ndarray) -> np.ndarray:
     return np.asarray(self.model_.predict_on_batch(x), dtype="float64")
+
 
 def _predict(self, h, X, levels):
     "Forecast from the window ending at the last row seen."
     L = self.params["lookback"]
-    v = self.y_.to_numpy(dtype="float64")[-(L + 1):]
-    Xw = None if self.X_ is None else self.X_.iloc[-(L + 1):]
+    v = self.y_.to_numpy(dtype="float64")[-(L + 1) :]
+    Xw = None if self.X_ is None else self.X_.iloc[-(L + 1) :]
     x = last_window(change_inputs(v, self.scaler_, self._scaled_X(Xw)), L)
     return from_changes(self._net(x), v[-1:], self.scaler_)[0, :h], {}
+
 
 def _update(self, y_new, X_new):
     "Nothing to do: the next forecast reads its window from the history, which the base class extends."
 
-def _calibration_errors(self, y, X, start:int) -> np.ndarray:
+
+def _calibration_errors(self, y, X, start: int) -> np.ndarray:
     "The base class's calibration errors (origins x steps), from one batched forward pass instead of a roll."
     from numpy.lib.stride_tricks import sliding_window_view
+
     H, L, size = self.conformal_horizon, self.params["lookback"], len(y) - start
     v = y.to_numpy(dtype="float64")
     windows = sliding_window_view(change_inputs(v, self.scaler_, self._scaled_X(X)), L, axis=0).transpose(0, 2, 1)
-    origins = np.arange(start - 1, len(y) - 1)             # forecast y[o+1 ..] from the window ending at row o
+    origins = np.arange(start - 1, len(y) - 1)  # forecast y[o+1 ..] from the window ending at row o
     yhat = from_changes(self._net(np.ascontiguousarray(windows[origins - L])), v[origins], self.scaler_)[:, :H]
     actual = np.full((size, H), np.nan)
-    for k in range(H): actual[:size - k, k] = v[start + k:]
+    for k in range(H):
+        actual[: size - k, k] = v[start + k :]
     return actual - yhat
+
 
 LSTM._net, LSTM._predict, LSTM._update, LSTM._calibration_errors = _net, _predict, _update, _calibration_errors
 
 # %% ../../nbs/05c_lstm.ipynb #53b579ac
-def _save_state(self, path:Path):
+def _save_state(self, path: Path):
     "`model.keras` (Keras' format), `scalers.json` (`Scaler.to_dict`), `state.pkl` (parameters, history, conformal errors)."
     self.model_.save(path / "model.keras")
     scalers = {"changes": self.scaler_.to_dict(), "X": self.x_scaler_.to_dict() if self.x_scaler_ is not None else None}
     (path / "scalers.json").write_text(json.dumps(scalers, indent=1))
     state = {k: v for k, v in self.__dict__.items() if k not in ("model_", "scaler_", "x_scaler_")}
-    with open(path / "state.pkl", "wb") as f: pickle.dump(state, f)
+    with open(path / "state.pkl", "wb") as f:
+        pickle.dump(state, f)
 
-def _load_state(self, path:Path):
+
+def _load_state(self, path: Path):
     _, keras = _keras()
-    with open(path / "state.pkl", "rb") as f: self.__dict__.update(pickle.load(f))
+    with open(path / "state.pkl", "rb") as f:
+        self.__dict__.update(pickle.load(f))
     scalers = json.loads((path / "scalers.json").read_text())
     self.scaler_ = Scaler.from_dict(scalers["changes"])
     self.x_scaler_ = Scaler.from_dict(scalers["X"]) if scalers["X"] else None
     self.model_ = keras.saving.load_model(path / "model.keras", compile=False)
+
 
 LSTM._save_state, LSTM._load_state = _save_state, _load_state

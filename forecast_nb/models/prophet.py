@@ -4,7 +4,8 @@
 
 # %% ../../nbs/05b_prophet.ipynb #9a0227c3
 from __future__ import annotations
-import logging, pickle
+import logging
+import pickle
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = ['Prophet', 'warm_start_params']
 # %% ../../nbs/05b_prophet.ipynb #717a0a66
 _CHATTY = ("cmdstanpy", "prophet")
 
+
 def _import_prophet():
     "Prophet's model class, imported on first use (without the 'Importing plotly failed' message: plotly is not used)."
     plot_log = logging.getLogger("prophet.plot")
@@ -27,99 +29,161 @@ def _import_prophet():
     try:
         from prophet import Prophet as ProphetModel
         from cmdstanpy.utils import get_logger
-    finally: plot_log.disabled = was
-    get_logger()   # cmdstanpy sets up its logger on first use, resetting its level: do it now, not inside `_quiet`
+    finally:
+        plot_log.disabled = was
+    get_logger()  # cmdstanpy sets up its logger on first use, resetting its level: do it now, not inside `_quiet`
     return ProphetModel
+
 
 @contextmanager
 def _quiet():
     "Raise cmdstanpy's and Prophet's loggers to WARNING for the duration, then restore them."
     loggers = [logging.getLogger(n) for n in _CHATTY]
     levels = [l.level for l in loggers]
-    for l in loggers: l.setLevel(logging.WARNING)
-    try: yield
+    for l in loggers:
+        l.setLevel(logging.WARNING)
+    try:
+        yield
     finally:
-        for l, level in zip(loggers, levels): l.setLevel(level)
+        for l, level in zip(loggers, levels):
+            l.setLevel(level)
 
 # %% ../../nbs/05b_prophet.ipynb #97eb7460
-def _number(v) -> bool: return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))
-def _whole(v, low=0) -> bool: return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+def _number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _whole(v, low=0) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+
 
 class Prophet(Forecaster):
     "Prophet: piecewise-linear trend, Fourier seasonalities, holidays and regressors, MAP-fit by Stan."
+
     name = "prophet"
-    defaults = {"growth": "linear",                 # 'linear' or 'flat' trend
-                "changepoint_prior_scale": 0.05,    # trend flexibility: scale of the Laplace prior on slope changes
-                "seasonality_prior_scale": 10.0,    # strength of the seasonalities
-                "holidays_prior_scale": 10.0,       # strength of holiday and regressor effects
-                "seasonality_mode": "additive",     # 'additive' or 'multiplicative'
-                "changepoint_range": 0.8,           # share of the history in which the trend may change
-                "n_changepoints": 25,               # potential changepoints, evenly spaced
-                "yearly_seasonality": "auto",       # 'auto', True/False or a Fourier order
-                "weekly_seasonality": "auto",
-                "daily_seasonality": "auto",
-                "country_holidays": None,           # e.g. 'US', 'DE', 'NYSE' (codes of the holidays package)
-                "uncertainty_samples": 1000,        # simulated paths for the intervals (0: none)
-                "seed": 0,                          # seed of that simulation (None: a new draw on every predict)
-                "update_mode": "refit"}             # update: 'refit' (warm-started) or 'anchor' (parameters kept, level re-anchored)
-    search = {"changepoint_prior_scale": {"grid": [0.001, 0.01, 0.1, 0.5], "low": 0.001, "high": 0.5, "log": True},
-              "seasonality_prior_scale": {"grid": [0.01, 0.1, 1.0, 10.0], "low": 0.01, "high": 10.0, "log": True},
-              "holidays_prior_scale": {"grid": [0.01, 0.1, 1.0, 10.0], "low": 0.01, "high": 10.0, "log": True},
-              "seasonality_mode": {"choices": ["additive", "multiplicative"]}}
+    defaults = {
+        "growth": "linear",  # 'linear' or 'flat' trend
+        "changepoint_prior_scale": 0.05,  # trend flexibility: scale of the Laplace prior on slope changes
+        "seasonality_prior_scale": 10.0,  # strength of the seasonalities
+        "holidays_prior_scale": 10.0,  # strength of holiday and regressor effects
+        "seasonality_mode": "additive",  # 'additive' or 'multiplicative'
+        "changepoint_range": 0.8,  # share of the history in which the trend may change
+        "n_changepoints": 25,  # potential changepoints, evenly spaced
+        "yearly_seasonality": "auto",  # 'auto', True/False or a Fourier order
+        "weekly_seasonality": "auto",
+        "daily_seasonality": "auto",
+        "country_holidays": None,  # e.g. 'US', 'DE', 'NYSE' (codes of the holidays package)
+        "uncertainty_samples": 1000,  # simulated paths for the intervals (0: none)
+        "seed": 0,  # seed of that simulation (None: a new draw on every predict)
+        "update_mode": "refit",
+    }  # update: 'refit' (warm-started) or 'anchor' (parameters kept, level re-anchored)
+    search = {
+        "changepoint_prior_scale": {"grid": [0.001, 0.01, 0.1, 0.5], "low": 0.001, "high": 0.5, "log": True},
+        "seasonality_prior_scale": {"grid": [0.01, 0.1, 1.0, 10.0], "low": 0.01, "high": 10.0, "log": True},
+        "holidays_prior_scale": {"grid": [0.01, 0.1, 1.0, 10.0], "low": 0.01, "high": 10.0, "log": True},
+        "seasonality_mode": {"choices": ["additive", "multiplicative"]},
+    }
     native = True
     min_train = 10
 
     def _validate(self):
         p = self.params
-        def bad(name, must, hint): raise ConfigError(f"prophet: {name}={p[name]!r} {must}", hint=hint, parameter=name)
+
+        def bad(name, must, hint):
+            raise ConfigError(f"prophet: {name}={p[name]!r} {must}", hint=hint, parameter=name)
+
         if p["growth"] not in ("linear", "flat"):
-            bad("growth", "is not supported", "use 'linear' or 'flat' ('logistic' needs a capacity column, which forecast-nb does not pass)")
+            bad(
+                "growth",
+                "is not supported",
+                "use 'linear' or 'flat' ('logistic' needs a capacity column, which forecast-nb does not pass)",
+            )
         for name in ("changepoint_prior_scale", "seasonality_prior_scale", "holidays_prior_scale"):
-            if not (_number(p[name]) and p[name] > 0): bad(name, "must be a number > 0", f"e.g. {self.defaults[name]} (Prophet's default); smaller is stiffer")
-        if p["seasonality_mode"] not in ("additive", "multiplicative"): bad("seasonality_mode", "is not a mode", "use 'additive' or 'multiplicative'")
-        if not (_number(p["changepoint_range"]) and 0 < p["changepoint_range"] <= 1): bad("changepoint_range", "must be in (0, 1]", "e.g. 0.8: changepoints in the first 80% of the history")
-        if not _whole(p["n_changepoints"]): bad("n_changepoints", "must be a whole number >= 0", "e.g. 25 (Prophet's default)")
+            if not (_number(p[name]) and p[name] > 0):
+                bad(name, "must be a number > 0", f"e.g. {self.defaults[name]} (Prophet's default); smaller is stiffer")
+        if p["seasonality_mode"] not in ("additive", "multiplicative"):
+            bad("seasonality_mode", "is not a mode", "use 'additive' or 'multiplicative'")
+        if not (_number(p["changepoint_range"]) and 0 < p["changepoint_range"] <= 1):
+            bad("changepoint_range", "must be in (0, 1]", "e.g. 0.8: changepoints in the first 80% of the history")
+        if not _whole(p["n_changepoints"]):
+            bad("n_changepoints", "must be a whole number >= 0", "e.g. 25 (Prophet's default)")
         for name in ("yearly_seasonality", "weekly_seasonality", "daily_seasonality"):
             v = p[name]
             if not (isinstance(v, bool) or (isinstance(v, str) and v == "auto") or _whole(v)):
-                bad(name, "must be 'auto', True, False or a Fourier order", "e.g. 'auto', False, or 10 (a whole number >= 0)")
-        if p["country_holidays"] is not None: self._check_country(p["country_holidays"])
-        if not _whole(p["uncertainty_samples"]): bad("uncertainty_samples", "must be a whole number >= 0", "e.g. 1000; 0 for point forecasts only")
-        if not (p["seed"] is None or _whole(p["seed"])): bad("seed", "must be a whole number >= 0 or None", "e.g. seed=0")
-        if p["update_mode"] not in ("refit", "anchor"): bad("update_mode", "is not an update mode", "use 'refit' (warm-started refit) or 'anchor' (no refit, level re-anchored)")
+                bad(
+                    name,
+                    "must be 'auto', True, False or a Fourier order",
+                    "e.g. 'auto', False, or 10 (a whole number >= 0)",
+                )
+        if p["country_holidays"] is not None:
+            self._check_country(p["country_holidays"])
+        if not _whole(p["uncertainty_samples"]):
+            bad("uncertainty_samples", "must be a whole number >= 0", "e.g. 1000; 0 for point forecasts only")
+        if not (p["seed"] is None or _whole(p["seed"])):
+            bad("seed", "must be a whole number >= 0 or None", "e.g. seed=0")
+        if p["update_mode"] not in ("refit", "anchor"):
+            bad(
+                "update_mode",
+                "is not an update mode",
+                "use 'refit' (warm-started refit) or 'anchor' (no refit, level re-anchored)",
+            )
 
     def _check_country(self, code):
         import holidays
+
         if not (isinstance(code, str) and hasattr(holidays, {"TU": "TR"}.get(code, code))):
-            raise ConfigError(f"prophet: country_holidays={code!r} is not a country or market code of the holidays package",
-                              hint="use a code such as 'US', 'DE', 'GB' or 'NYSE', or None", parameter="country_holidays")
+            raise ConfigError(
+                f"prophet: country_holidays={code!r} is not a country or market code of the holidays package",
+                hint="use a code such as 'US', 'DE', 'GB' or 'NYSE', or None",
+                parameter="country_holidays",
+            )
 
 # %% ../../nbs/05b_prophet.ipynb #48d10b40
-def _prophet_frame(index:pd.DatetimeIndex, y=None, X:pd.DataFrame|None=None) -> pd.DataFrame:
+def _prophet_frame(index: pd.DatetimeIndex, y=None, X: pd.DataFrame | None = None) -> pd.DataFrame:
     "Prophet's input: `ds` (tz-naive timestamps), `y` if given, one column per regressor."
     ds = index.tz_localize(None) if index.tz is not None else index
     cols = {"ds": np.asarray(ds)} | ({"y": np.asarray(y, dtype="float64")} if y is not None else {})
-    if X is not None: cols |= {c: X[c].to_numpy(dtype="float64") for c in X.columns}
+    if X is not None:
+        cols |= {c: X[c].to_numpy(dtype="float64") for c in X.columns}
     return pd.DataFrame(cols)
+
 
 def _new_model(self, columns):
     "An unfitted Prophet with this forecaster's parameters, holidays and one regressor per feature column."
     p = self.params
-    model = _import_prophet()(growth=p["growth"], changepoint_prior_scale=p["changepoint_prior_scale"], seasonality_prior_scale=p["seasonality_prior_scale"],
-                              holidays_prior_scale=p["holidays_prior_scale"], seasonality_mode=p["seasonality_mode"], changepoint_range=p["changepoint_range"],
-                              n_changepoints=int(p["n_changepoints"]), yearly_seasonality=p["yearly_seasonality"], weekly_seasonality=p["weekly_seasonality"],
-                              daily_seasonality=p["daily_seasonality"], uncertainty_samples=int(p["uncertainty_samples"]), mcmc_samples=0)
-    if p["country_holidays"]: model.add_country_holidays(p["country_holidays"])
+    model = _import_prophet()(
+        growth=p["growth"],
+        changepoint_prior_scale=p["changepoint_prior_scale"],
+        seasonality_prior_scale=p["seasonality_prior_scale"],
+        holidays_prior_scale=p["holidays_prior_scale"],
+        seasonality_mode=p["seasonality_mode"],
+        changepoint_range=p["changepoint_range"],
+        n_changepoints=int(p["n_changepoints"]),
+        yearly_seasonality=p["yearly_seasonality"],
+        weekly_seasonality=p["weekly_seasonality"],
+        daily_seasonality=p["daily_seasonality"],
+        uncertainty_samples=int(p["uncertainty_samples"]),
+        mcmc_samples=0,
+    )
+    if p["country_holidays"]:
+        model.add_country_holidays(p["country_holidays"])
     for c in columns:
-        try: model.add_regressor(c)
-        except ValueError as e: raise FeatureError(f"feature {c!r} cannot be a Prophet regressor: {e}", hint="rename the column", column=c) from e
+        try:
+            model.add_regressor(c)
+        except ValueError as e:
+            raise FeatureError(
+                f"feature {c!r} cannot be a Prophet regressor: {e}", hint="rename the column", column=c
+            ) from e
     return model
 
-def _fit(self, y:pd.Series, X:pd.DataFrame|None, init:dict|None=None):
+
+def _fit(self, y: pd.Series, X: pd.DataFrame | None, init: dict | None = None):
     "Fit a new Prophet on `y` (and regressors `X`), warm-started from `init` if given."
     model = self._new_model([] if X is None else list(X.columns))
-    with _quiet(): model.fit(_prophet_frame(y.index, y, X), **({"init": init} if init else {}))
+    with _quiet():
+        model.fit(_prophet_frame(y.index, y, X), **({"init": init} if init else {}))
     self.model_, self.offset_ = model, 0.0
+
 
 Prophet._new_model, Prophet._fit = _new_model, _fit
 
@@ -127,29 +191,45 @@ Prophet._new_model, Prophet._fit = _new_model, _fit
 @contextmanager
 def _seeded(seed):
     "Seed numpy's global generator (Prophet draws from it) for the duration, then restore its state."
-    if seed is None: yield; return
+    if seed is None:
+        yield
+        return
     state = np.random.get_state()
     np.random.seed(seed)
-    try: yield
-    finally: np.random.set_state(state)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
 
 @contextmanager
 def _no_sampling(model):
     "Prophet.predict without its own interval simulation (the levels are computed from one shared draw)."
     n, model.uncertainty_samples = model.uncertainty_samples, 0
-    try: yield
-    finally: model.uncertainty_samples = n
+    try:
+        yield
+    finally:
+        model.uncertainty_samples = n
 
-def _predict(self, h:int, X:pd.DataFrame|None, levels):
+
+def _predict(self, h: int, X: pd.DataFrame | None, levels):
     "Prophet's yhat on the next `h` timestamps, and quantile bands of its predictive samples for each level."
     if levels and not self.params["uncertainty_samples"]:
-        raise ConfigError(f"intervals {list(levels)} need uncertainty_samples > 0", hint="fit with uncertainty_samples=1000, or predict with level=()", parameter="uncertainty_samples")
+        raise ConfigError(
+            f"intervals {list(levels)} need uncertainty_samples > 0",
+            hint="fit with uncertainty_samples=1000, or predict with level=()",
+            parameter="uncertainty_samples",
+        )
     future = _prophet_frame(future_index(self.y_.index, h), X=X)
-    offset = getattr(self, "offset_", 0.0)                 # the level correction of update_mode='anchor'
-    with _quiet(), _no_sampling(self.model_): yhat = self.model_.predict(future)["yhat"].to_numpy() + offset
-    if not levels: return yhat, {}
-    with _quiet(), _seeded(self.params["seed"]): sims = self.model_.predictive_samples(future)["yhat"] + offset
+    offset = getattr(self, "offset_", 0.0)  # the level correction of update_mode='anchor'
+    with _quiet(), _no_sampling(self.model_):
+        yhat = self.model_.predict(future)["yhat"].to_numpy() + offset
+    if not levels:
+        return yhat, {}
+    with _quiet(), _seeded(self.params["seed"]):
+        sims = self.model_.predictive_samples(future)["yhat"] + offset
     return yhat, {l: tuple(np.percentile(sims, [50 - l / 2, 50 + l / 2], axis=1)) for l in levels}
+
 
 Prophet._predict = _predict
 
@@ -163,29 +243,38 @@ def warm_start_params(model) -> dict:
         res[name] = model.params[name][0] if model.mcmc_samples == 0 else np.mean(model.params[name], axis=0)
     return res
 
-def _update(self, y_new:pd.Series, X_new:pd.DataFrame|None):
+
+def _update(self, y_new: pd.Series, X_new: pd.DataFrame | None):
     "Refit on the history plus the new rows, warm-started from the current fit; or, with update_mode='anchor', re-anchor the level."
     if self.params["update_mode"] == "anchor":
         last = _prophet_frame(y_new.index[-1:], X=None if X_new is None else X_new.iloc[-1:])
-        with _quiet(), _no_sampling(self.model_): fitted = float(self.model_.predict(last)["yhat"].iloc[0])
+        with _quiet(), _no_sampling(self.model_):
+            fitted = float(self.model_.predict(last)["yhat"].iloc[0])
         self.offset_ = float(y_new.iloc[-1]) - fitted
         return
     y = pd.concat([self.y_, y_new])
     X = None if X_new is None else pd.concat([self.X_, X_new])
     self._fit(y, X, init=warm_start_params(self.model_))
 
+
 Prophet._update = _update
 
 # %% ../../nbs/05b_prophet.ipynb #6d0dd902
-def _save_state(self, path:Path):
+def _save_state(self, path: Path):
     from prophet.serialize import model_to_json
-    (path / "prophet.json").write_text(model_to_json(self.model_))
-    with open(path / "state.pkl", "wb") as f: pickle.dump({k: v for k, v in self.__dict__.items() if k != "model_"}, f)
 
-def _load_state(self, path:Path):
+    (path / "prophet.json").write_text(model_to_json(self.model_))
+    with open(path / "state.pkl", "wb") as f:
+        pickle.dump({k: v for k, v in self.__dict__.items() if k != "model_"}, f)
+
+
+def _load_state(self, path: Path):
     _import_prophet()
     from prophet.serialize import model_from_json
-    with open(path / "state.pkl", "rb") as f: self.__dict__.update(pickle.load(f))
+
+    with open(path / "state.pkl", "rb") as f:
+        self.__dict__.update(pickle.load(f))
     self.model_ = model_from_json((path / "prophet.json").read_text())
+
 
 Prophet._save_state, Prophet._load_state = _save_state, _load_state
