@@ -7,7 +7,7 @@ __all__ = ['redact', 'ForecastNBError', 'ConfigError', 'ForecastDataError', 'Dat
            'SourceUnavailableError', 'DateColumnError', 'TargetColumnError', 'NonNumericTargetError',
            'MissingValueError', 'DuplicateTimestampError', 'FrequencyError', 'GapError', 'NonPositiveValueError',
            'ConstantSeriesError', 'SeriesTooShortError', 'SplitError', 'FeatureError', 'LeakageError', 'NotFittedError',
-           'RegistryError', 'TrackingUnavailableError', 'WorkflowError']
+           'RegistryError', 'TrackingUnavailableError', 'WorkflowError', 'check_whole']
 
 # %% ../nbs/00_errors.ipynb #2a86b2af
 import re
@@ -135,3 +135,24 @@ class TrackingUnavailableError(ForecastNBError, ConnectionError):
 
 class WorkflowError(ForecastNBError, RuntimeError):
     "A workflow notebook or batch item failed; the executed notebook and everything finished before it are kept."
+
+# %% ../nbs/00_errors.ipynb #ddb70db5
+def check_whole(
+    name: str,  # the parameter, as the caller spells it
+    v,  # the value given
+    low: int = 1,  # the smallest value allowed
+    high: int | None = None,  # the largest value allowed, if any
+    hint: str | None = None,  # what to do (default: an example value)
+    what: str = "a whole number",  # what the value must be, in words
+) -> int:
+    "`v` as an `int` when it is a whole number from `low` (to `high`), else a `ConfigError` naming `name`."
+    import numpy as np
+
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low or (high is not None and v > high):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ConfigError(
+            f"{name}={v!r} must be {what} {bound}",
+            hint=hint or f"e.g. {name}={max(low, 5) if high is None else low}",
+            parameter=name,
+        )
+    return int(v)

@@ -11,7 +11,8 @@ import pandas as pd
 from .errors import ConfigError, MissingValueError
 
 # %% auto #0
-__all__ = ['log', 'rmse', 'mae', 'mape', 'smape', 'mase', 'r2', 'direction_accuracy', 'coverage', 'width', 'evaluate']
+__all__ = ['log', 'rmse', 'mae', 'mape', 'smape', 'mase', 'r2', 'direction_accuracy', 'coverage', 'width', 'evaluate',
+           'mae_by_step']
 
 # %% ../nbs/06_metrics.ipynb #ddb4b0c1
 log = logging.getLogger("forecast_nb.metrics")
@@ -160,3 +161,13 @@ def evaluate(
                 out[f"coverage_{m[1]}"] = coverage(y_true, forecast[col], forecast[f"hi_{m[1]}"])
                 out[f"width_{m[1]}"] = width(forecast[col], forecast[f"hi_{m[1]}"])
     return out
+
+# %% ../nbs/06_metrics.ipynb #5d1babfe
+def mae_by_step(
+    forecasts: pd.DataFrame,  # one row per forecast: step, y, yhat, y_origin
+) -> pd.DataFrame:
+    "Per horizon step: the model's MAE, naive's MAE (the origin's value as forecast) and the count `n`."
+    f = forecasts.assign(
+        err=(forecasts["y"] - forecasts["yhat"]).abs(), naive_err=(forecasts["y"] - forecasts["y_origin"]).abs()
+    )
+    return f.groupby("step").agg(mae=("err", "mean"), naive_mae=("naive_err", "mean"), n=("err", "size"))
