@@ -196,6 +196,8 @@ class BacktestResult:
 def _plot(self, level: int | None = 80, ax=None, last: int | None = None):
     "Actuals and the forecasts of every window (the last `last` windows if given), with `level`% intervals."
     f = self.forecasts
+    import matplotlib.pyplot as plt
+
     if last:
         f = f[f["cutoff"].isin(sorted(f["cutoff"].unique())[-last:])]
 
@@ -218,6 +220,7 @@ def _plot(self, level: int | None = 80, ax=None, last: int | None = None):
 
 def _plot_metrics(self):
     "MAE per window (model and naive) and MAE by horizon step; returns the figure."
+    import matplotlib.pyplot as plt
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3), gridspec_kw={"width_ratios": [2, 1]})
     w = self.window_metrics

@@ -18,7 +18,7 @@ from .errors import TrackingUnavailableError, redact
 
 # %% auto #0
 __all__ = ['MLFLOW_SETTINGS', 'artifact_root', 'experiment_id', 'store_lock', 'mlflow_client', 'fluent', 'data_tags', 'code_tags',
-           'flat_params', 'ended', 'mark_failed', 'probe', 'TrialLogger', 'tune_tracked']
+           'flat_params', 'ended', 'mark_failed', 'probe', 'nested_run', 'TrialLogger', 'tune_tracked']
 
 # %% ../nbs/09_tracking.ipynb #fcdefcc0
 def artifact_root(tracking_uri: str) -> str | None:
@@ -111,6 +111,8 @@ def fluent(tracking_uri: str):
 def data_tags(df, source: str) -> dict:
     "What exactly was used: the source, a content hash of the data, its rows and date span."
     import hashlib
+
+    import pandas as pd
 
     digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()).hexdigest()
     return {
@@ -217,6 +219,32 @@ def probe(tracking_uri: str, tries: int = 3, wait: float = 1.0) -> None:
         hint="start it, or check the URI; results are kept on disk and `forecast-nb log-pending` uploads them later",
         uri=tracking_uri,
     )
+
+# %% ../nbs/09_tracking.ipynb #9d5b873c
+def nested_run(
+    client,  # an `MlflowClient` (see `mlflow_client`)
+    experiment_id: str,
+    parent_run_id: str,  # the run it belongs to
+    name: str,  # the run's name, e.g. 'candidate-arima-r0' or 'random-3'
+    metrics: dict,  # name -> number; None and NaN are left out
+    params: dict,  # nested values are flattened (`flat_params`)
+    tags: dict,  # name -> value; None is left out
+    failed: bool = False,  # end it FAILED rather than FINISHED
+    timestamp: int | None = None,  # of the metrics, in ms (default: now)
+) -> str:
+    "A finished run nested under `parent_run_id`, logged in one batch; its run id."
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000) if timestamp is None else timestamp
+    rid = client.create_run(experiment_id, run_name=name, tags={"mlflow.parentRunId": parent_run_id}).info.run_id
+    client.log_batch(
+        rid,
+        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None and v == v],
+        params=[Param(k, v) for k, v in flat_params(params).items()],
+        tags=[RunTag(k, redact(str(v))[:5000]) for k, v in tags.items() if v is not None],
+    )
+    client.set_terminated(rid, "FAILED" if failed else "FINISHED")
+    return rid
 
 # %% ../nbs/09_tracking.ipynb #be08fb22
 @dataclass
