@@ -17,9 +17,10 @@ from .features import FeatureSpec, build_features, design_matrix
 from .prep import exog_future
 from .metrics import evaluate
 from .models import Forecaster, get_model
+from .registry import alias_version, load_version
 
 # %% auto #0
-__all__ = ['log', 'POINT', 'BacktestResult', 'walk_forward']
+__all__ = ['log', 'POINT', 'BacktestResult', 'walk_forward', 'Trained', 'score_fitted', 'deploy_decision']
 
 # %% ../nbs/07_backtest.ipynb #8eea57b7
 def _model_factory(model):
@@ -331,3 +332,59 @@ def _progress(total: int, show: bool, name: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=f"walk-forward {name}", unit="window", disable=not show, leave=False)
+
+# %% ../nbs/07_backtest.ipynb #6059dc75
+@dataclass
+class Trained:
+    "A backtest of one model over one part of the split, and the model it leaves."
+
+    name: str
+    params: dict
+    model: Forecaster
+    backtest: BacktestResult
+
+    @property
+    def scores(self) -> dict:
+        return self.backtest.metrics["model"].to_dict()
+
+    @property
+    def naive_scores(self) -> dict:
+        return self.backtest.metrics["naive"].to_dict()
+
+    @property
+    def forecasts(self) -> pd.DataFrame:
+        return self.backtest.forecasts
+
+# %% ../nbs/07_backtest.ipynb #e64d7da9
+def score_fitted(
+    model: Forecaster,  # a fitted forecaster (e.g. the champion)
+    y: pd.Series,  # the challenger's series
+    start: int,  # position of the first test origin's first forecast row (rows before it are history)
+    horizon: int,
+) -> tuple[float, str]:
+    "MAE of fitted `model` over the origins of `y` from `start`, `horizon` apart, and how: 'conditioned' or 'refit'."
+    if y.index.freq is None:
+        y = y.set_axis(pd.DatetimeIndex(y.index, freq=model.y_.index.freq))  # e.g. read back from Parquet
+    last = model.y_.index[-1]
+    if last in y.index and last < y.index[start]:
+        m, errors = copy.deepcopy(model), []
+        m.update(y[(y.index > last) & (y.index < y.index[start])])
+        for s in range(start, len(y), horizon):
+            fc = m.predict(min(horizon, len(y) - s), level=())
+            errors.append(y.iloc[s : s + len(fc)].to_numpy() - fc["yhat"].to_numpy())
+            m.update(y.iloc[s : s + len(fc)])
+        return float(np.mean(np.abs(np.concatenate(errors)))), "conditioned"
+    bt = walk_forward(
+        (model.name, model.get_params()), y, horizon=horizon, initial=start, refit_every=10**9, progress=False, level=()
+    )
+    return float(bt.metrics.loc["mae", "model"]), "refit"
+
+# %% ../nbs/07_backtest.ipynb #5ddd1e8f
+def deploy_decision(name: str, challenger_mae: float, y: pd.Series, start: int, horizon: int, client=None) -> dict:
+    "Whether the challenger beats the current `production` on the same test window (ties go to the newer model)."
+    champ = alias_version(name, "production", client)
+    if champ is None:
+        return {"promote": True, "champion": None, "champion_mae": None, "how": "no champion"}
+    model = load_version(name, champ, client).unwrap_python_model().model
+    champ_mae, how = score_fitted(model, y, start, horizon)
+    return {"promote": bool(challenger_mae <= champ_mae), "champion": champ, "champion_mae": champ_mae, "how": how}

@@ -61,7 +61,8 @@ def test_monitoring_reads_the_named_registrys_model_from_a_folder_holding_anothe
 
 def test_the_champion_is_rescored_from_the_named_registry(two_registries, in_folder):
     from forecast_nb.data import load
-    from forecast_nb.registry import deploy_decision, load_version, score_fitted
+    from forecast_nb.backtest import deploy_decision, score_fitted
+    from forecast_nb.registry import load_version
 
     a, b = two_registries["a"], two_registries["b"]
     in_folder(b["folder"])
