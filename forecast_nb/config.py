@@ -9,68 +9,33 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+from typing import Annotated, Any, Literal, Union
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import field_validator, model_validator
 from .errors import ConfigError, redact
 
 # %% auto #0
-__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'runs_dir', 'make_dir', 'default_tracking_uri',
-           'TrainConfig']
+__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'LOADER_FIELDS', 'Count', 'Whole', 'PartSize', 'runs_dir',
+           'make_dir', 'default_tracking_uri', 'TrainConfig']
 
 # %% ../nbs/00_config.ipynb #5bbd6d04
-def _fraction_or_count(name, v, allow_none=True):
-    "Check a split size: a fraction in (0, 1), a positive row count, or a date string."
-    if v is None and allow_none:
-        return
-    if isinstance(v, bool):
-        raise ConfigError(
-            f"{name}={v!r} is a bool",
-            hint=f"give {name} as a fraction in (0, 1), a row count or a date",
-            parameter=name,
-        )
-    if isinstance(v, float) and not 0 < v < 1:
-        raise ConfigError(
-            f"{name}={v} is not a fraction in (0, 1)",
-            hint=f"use e.g. {name}=0.15, or a whole row count like {name}=250",
-            parameter=name,
-        )
-    if isinstance(v, int) and v < 1:
-        raise ConfigError(
-            f"{name}={v} must be at least 1 row",
-            hint=f"use a positive count, or {name}=None to leave the part out",
-            parameter=name,
-        )
-    if not isinstance(v, (int, float, str)):
-        raise ConfigError(
-            f"{name}={v!r} has type {type(v).__name__}",
-            hint=f"give {name} as a fraction, a row count or a date string",
-            parameter=name,
-        )
-
-# %% ../nbs/00_config.ipynb #9689e3c6
 FILL_POLICIES = (None, "ffill", "interpolate")
-MODEL_NAMES = (
-    "naive",
-    "seasonal_naive",
-    "drift",
-    "arima",
-    "prophet",
-    "lstm",
-)  # and "auto": the candidates below, the best on validation
+MODEL_NAMES = ("naive", "seasonal_naive", "drift", "arima", "prophet", "lstm")  # and "auto": the best candidate
 AUTO_CANDIDATES = ("arima", "prophet", "lstm")
 TUNING = ("none", "grid", "random", "bayes", "all")
+LOADER_FIELDS = ("target", "date_col", "freq", "fill", "calendar", "table", "query")  # what data.load takes
 
+Count = Annotated[StrictInt, Field(ge=1)]  # a whole number >= 1 (rows, steps, trials)
+Whole = Annotated[StrictInt, Field(ge=0)]  # a whole number >= 0
+PartSize = Union[
+    Annotated[StrictFloat, Field(gt=0, lt=1)],  # a fraction of the rows
+    Count,  # a row count
+    Annotated[StrictStr, Field(description="a date")],  # the part's first date
+    None,  # no such part
+]
 
-def _whole(name, v, low):
-    if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise ConfigError(
-            f"{name}={v!r} must be a whole number >= {low}", hint=f"e.g. {name}={max(low, 5)}", parameter=name
-        )
-
-
-warnings.filterwarnings(
-    "ignore", message='Field name "register"', category=UserWarning
-)  # ABCMeta.register, unused here
+# %% ../nbs/00_config.ipynb #9689e3c6
+warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)  # ABCMeta.register
 
 
 def runs_dir(*parts: str) -> Path:
@@ -99,46 +64,69 @@ def default_tracking_uri(uri: str | None = None) -> str:
     "The MLflow store: `uri`, else $MLFLOW_TRACKING_URI, else the embedded `sqlite:///mlflow.db`."
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
 
-
+# %% ../nbs/00_config.ipynb #4f5c363a
 class TrainConfig(BaseModel):
     "Everything a training run needs to know, validated on creation."
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=(), arbitrary_types_allowed=True)
-    data: str = "sample:AAPL"  # where the series comes from: sample:NAME, a path, a SQLAlchemy URL, yfinance:TICKER
-    target: str | None = None  # column to forecast (default `close`, else the single numeric column)
-    date_col: str | None = None  # column holding the timestamps (default: found by name or content)
-    freq: str | None = None  # pandas frequency; inferred when None
-    fill: str | None = None  # gap policy: None (gaps are errors), 'ffill' or 'interpolate'
-    calendar: str | None = "auto"  # trading calendar for business-day data ('auto', 'NYSE', None)
-    table: str | None = None  # table name for SQL sources
-    query: str | None = None  # SQL query for SQL sources
-    val_size: Any = 0.15  # validation part: fraction, row count or start date
-    test_size: Any = 0.15  # test part: fraction, row count or start date
-    gap: Any = 0  # rows left out between parts (embargo)
-    horizon: Any = 5  # steps ahead to forecast
-    step: Any = None  # rows between backtest origins (default: the horizon)
-    refit_every: Any = None  # backtest refits every k origins, `update` in between (default: fit once per part)
-    features: dict | None = None  # FeatureSpec fields (None: FeatureSpec.default for the data's columns)
-    model: str = "arima"  # naive, seasonal_naive, drift, arima, prophet, lstm, or auto (train the candidates, keep the best on validation)
-    model_params: dict = Field(
-        default_factory=dict
-    )  # the model's parameters, e.g. {"order": [1, 1, 1]}; with auto, keyed by model name
-    gate: dict | str | None = Field(
-        default_factory=lambda: {"mae_vs_naive": 1.0}
-    )  # "performance OK?" thresholds (see registry.Gate); 'none' turns it off
-    tuning: str = (
-        "none"  # when the gate fails: none, grid, random, bayes or all (compared), then back to model selection
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    data: str = Field(
+        "sample:AAPL", description="where the series comes from: sample:NAME, a path, a SQLAlchemy URL, yfinance:TICKER"
     )
-    n_trials: Any = 20  # trials per tuning method and round
-    max_tuning_rounds: Any = 1  # tuning rounds at most
+    target: str | None = Field(None, description="column to forecast (default: close, else the single numeric column)")
+    date_col: str | None = Field(None, description="column holding the timestamps (default: found by name or content)")
+    freq: str | None = Field(None, description="pandas frequency (default: inferred)")
+    fill: Literal["ffill", "interpolate"] | None = Field(
+        None, title="fill policy", description="what to do with gaps: None (they are errors), ffill or interpolate"
+    )
+    calendar: str | None = Field(
+        "auto", description="trading calendar for business-day data: auto, a market such as NYSE, or None"
+    )
+    table: str | None = Field(None, description="table name, for SQL sources")
+    query: str | None = Field(None, description="SQL query, for SQL sources")
+    val_size: PartSize = Field(
+        0.15, description="validation part: fraction, row count, start date or None", examples=[0.15, 250, "2011-01-01"]
+    )
+    test_size: PartSize = Field(
+        0.15, description="test part: fraction, row count, start date or None", examples=[0.15, 250, "2012-01-01"]
+    )
+    gap: Whole = Field(0, description="rows left out between parts (embargo)")
+    horizon: Count = Field(5, description="steps ahead to forecast")
+    step: Count | None = Field(None, description="rows between backtest origins (default: the horizon)", examples=[5])
+    refit_every: Count | None = Field(
+        None,
+        description="backtest refits every k origins, `update` in between (default: fit once per part)",
+        examples=[5],
+    )
+    features: dict[str, Any] | None = Field(
+        None, description="FeatureSpec fields (default: FeatureSpec.default for the data's columns)"
+    )
+    model: Literal[MODEL_NAMES + ("auto",)] = Field(
+        "arima", description="the model; auto trains the candidates and keeps the best on validation"
+    )
+    model_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description='the model\'s parameters, e.g. {"order": [1, 1, 1]}; with auto, keyed by model name',
+    )
+    gate: dict[str, Any] | Literal["none"] | None = Field(
+        default_factory=lambda: {"mae_vs_naive": 1.0},
+        description='"performance OK?" thresholds (see registry.Gate), e.g. {"max": {"mape": 5}}; \'none\': no gate',
+    )
+    tuning: Literal[TUNING] = Field(
+        "none",
+        title="tuning method",
+        description="when the gate fails: none, grid, random, bayes or all (compared), then back to model selection",
+    )
+    n_trials: Count = Field(20, description="trials per tuning method and round")
+    max_tuning_rounds: Whole = Field(1, description="tuning rounds at most")
     tracking_uri: str = Field(
-        default_factory=default_tracking_uri
-    )  # MLflow store ($MLFLOW_TRACKING_URI, else the embedded SQLite file)
-    experiment: str = "forecast-nb"  # MLflow experiment name
-    run_name: str | None = None  # MLflow run name (default: derived from the data source)
-    model_name: str | None = None  # registered model name (default: derived from the data source and target)
-    register: StrictBool = True  # register a model that passes the gate
-    promote: StrictBool = True  # make it `production` when it also beats the current champion
+        default_factory=default_tracking_uri,
+        description="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
+    experiment: str = Field("forecast-nb", description="MLflow experiment name")
+    run_name: str | None = Field(None, description="MLflow run name (default: derived from the data source)")
+    model_name: str | None = Field(None, description="registered model name (default: from the source and target)")
+    register: StrictBool = Field(True, description="register a model that passes the gate")
+    promote: StrictBool = Field(True, description="make it `production` when it also beats the current champion")
 
     def __init__(self, **values):
         unknown = sorted(set(values) - set(type(self).model_fields))
@@ -151,47 +139,18 @@ class TrainConfig(BaseModel):
         try:
             super().__init__(**values)
         except ValidationError as e:
-            err = e.errors()[0]
-            cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, ConfigError):
-                raise cause from None
-            name = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(
-                f"{name}={values.get(err['loc'][0])!r}: {err['msg']}",
-                hint=f"see TrainConfig.{err['loc'][0]}",
-                parameter=name,
-            ) from None
+            raise _config_error(e, values) from None
+
+    @field_validator("gate", mode="before")
+    @classmethod
+    def _gate_off(cls, v):
+        return "none" if isinstance(v, str) and v.lower() == "none" else v
 
     @model_validator(mode="after")
     def _check(self):
         if not self.data.strip():
-            raise ConfigError("data='' is empty", hint="give e.g. data='sample:AAPL' or a CSV path", parameter="data")
-        if self.fill not in FILL_POLICIES:
             raise ConfigError(
-                f"fill={self.fill!r} is not a fill policy", hint=f"use one of {FILL_POLICIES}", parameter="fill"
-            )
-        _fraction_or_count("val_size", self.val_size)
-        _fraction_or_count("test_size", self.test_size)
-        _whole("gap", self.gap, 0)
-        _whole("horizon", self.horizon, 1)
-        _whole("n_trials", self.n_trials, 1)
-        _whole("max_tuning_rounds", self.max_tuning_rounds, 0)
-        for name in ("step", "refit_every"):
-            if getattr(self, name) is not None:
-                _whole(name, getattr(self, name), 1)
-        if self.model not in MODEL_NAMES + ("auto",):
-            raise ConfigError(
-                f"model={self.model!r} is not a model", hint=f"use one of {MODEL_NAMES + ('auto',)}", parameter="model"
-            )
-        if self.tuning not in TUNING:
-            raise ConfigError(
-                f"tuning={self.tuning!r} is not a tuning method", hint=f"use one of {TUNING}", parameter="tuning"
-            )
-        if not (self.gate is None or isinstance(self.gate, dict) or self.gate.lower() == "none"):
-            raise ConfigError(
-                f"gate={self.gate!r} must be a mapping of thresholds or 'none'",
-                hint="e.g. gate={'mae_vs_naive': 1.0, 'max': {'mape': 5}}",
-                parameter="gate",
+                f"data={self.data!r} is empty", hint="give e.g. data='sample:AAPL' or a CSV path", parameter="data"
             )
         if self.table and self.query:
             raise ConfigError("both table and query are set", hint="give one of them", parameter="table")
@@ -243,7 +202,7 @@ class TrainConfig(BaseModel):
 
     def loader_options(self) -> dict:
         "The keyword arguments of `data.load` this config sets (everything about reading the source but the source)."
-        return {k: getattr(self, k) for k in ("target", "date_col", "freq", "fill", "calendar", "table", "query")}
+        return {k: getattr(self, k) for k in LOADER_FIELDS}
 
     def replace(self, **changes) -> TrainConfig:
         return type(self)(**(self.model_dump() | changes))
@@ -251,3 +210,43 @@ class TrainConfig(BaseModel):
     def digest(self) -> str:
         "A hash of the config's content: equal configs, equal digests (batch runs skip what they have done)."
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+# %% ../nbs/00_config.ipynb #7dadf3f0
+def _either(words: list) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+def _words(s: dict, spell: bool = False) -> str:
+    "What the JSON schema `s` admits, in words; choices named by the field's title unless `spell`."
+    if "anyOf" in s:
+        return _either([_words(b | {"title": s.get("title", "")}, spell) for b in s["anyOf"]])
+    if "enum" in s or "const" in s:
+        choices = s.get("enum", [s.get("const")])
+        return _either(list(map(repr, choices))) if spell or len(choices) == 1 else f"a {s['title'].lower()}"
+    if "description" in s:
+        return s["description"]
+    if "exclusiveMaximum" in s:
+        return f"a fraction in ({s.get('exclusiveMinimum', 0)}, {s['exclusiveMaximum']})"
+    if s.get("type") == "integer":
+        return "a whole number" + (f" >= {s['minimum']}" if "minimum" in s else "")
+    return {"number": "a number", "string": "text", "object": "a mapping", "boolean": "True or False"}.get(
+        s.get("type"), "None"
+    )
+
+
+def _config_error(e: ValidationError, values: dict) -> ConfigError:
+    "The first of pydantic's errors as a ConfigError naming the field, its value and what it takes."
+    err = e.errors()[0]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ConfigError):
+        return cause  # raised by a validator of ours
+    name = str(err["loc"][0])
+    field = TrainConfig.model_fields[name]
+    schema = {k: v for k, v in TrainConfig.model_json_schema()["properties"][name].items() if k != "description"}
+    said, spelled = _words(schema), _words(schema, spell=True)
+    examples = field.examples or [field.get_default(call_default_factory=True)]
+    return ConfigError(
+        f"{name}={values.get(name)!r} is not {said}",
+        hint=f"use {spelled}" if spelled != said else "e.g. " + " or ".join(f"{name}={x!r}" for x in examples),
+        parameter=name,
+    )
