@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 import pandas as pd
-from .errors import ConfigError, SplitError, SeriesTooShortError
+from .errors import ConfigError, SplitError, SeriesTooShortError, check_whole
 
 # %% auto #0
 __all__ = ['Split', 'chrono_split', 'plot_split', 'Window', 'walk_forward_windows', 'plot_windows', 'full_windows',
@@ -29,11 +29,7 @@ def _part_size(n: int, spec, name: str, index: pd.DatetimeIndex) -> int:
             )
         return int(round(spec * n))
     if isinstance(spec, int):
-        if spec < 1:
-            raise ConfigError(
-                f"{name}={spec} must be at least 1 row", hint=f"use {name}=None to leave the part out", parameter=name
-            )
-        return spec
+        return check_whole(name, spec, 1, hint=f"use {name}=None to leave the part out", what="a row count")
     try:
         start = pd.Timestamp(spec)
     except (ValueError, TypeError) as e:
@@ -85,10 +81,7 @@ def chrono_split(
     min_train: int = 1,  # fewer training rows is an error
 ) -> Split:
     "Split `df` into train / validation / test in time order, never shuffling."
-    if not isinstance(gap, int) or isinstance(gap, bool) or gap < 0:
-        raise ConfigError(
-            f"gap={gap!r} must be a whole number of rows >= 0", hint="use gap=0 for no embargo", parameter="gap"
-        )
+    check_whole("gap", gap, 0, hint="use gap=0 for no embargo", what="a whole number of rows")
     if not df.index.is_monotonic_increasing:
         raise SplitError(
             "the index is not sorted in time", hint="load the data with forecast_nb.data.load, or sort_index() first"
@@ -110,7 +103,8 @@ def chrono_split(
     if n_train < max(min_train, 1):
         need = n_test + n_val + gaps + max(min_train, 1)
         raise SeriesTooShortError(
-            f"{n} rows leave {max(n_train, 0)} for training after val={val!r}, test={test!r}, gap={gap} (need at least {need} rows)",
+            f"{n} rows leave {max(n_train, 0)} for training after val={val!r}, test={test!r}, gap={gap} "
+            f"(need at least {need} rows)",
             hint="use smaller val/test parts or a smaller gap, or load more data",
             rows=n,
         )
@@ -146,13 +140,6 @@ class Window(NamedTuple):
         return self.train.stop - 1  # last position the forecast may use
 
 # %% ../nbs/02_split.ipynb #9a05982e
-def _positive_int(name, v, minimum=1):
-    if not isinstance(v, int) or isinstance(v, bool) or v < minimum:
-        raise ConfigError(
-            f"{name}={v!r} must be a whole number >= {minimum}", hint=f"pass {name} as a row count", parameter=name
-        )
-
-
 def walk_forward_windows(
     n: int,  # rows in the series
     initial: int,  # training rows in the first window
@@ -172,13 +159,13 @@ def walk_forward_windows(
         ("step", step, 1),
         ("gap", gap, 0),
     ):
-        _positive_int(name, v, lo)
+        check_whole(name, v, lo, hint=f"pass {name} as a row count")
     if window not in ("expanding", "sliding"):
         raise ConfigError(
             f"window={window!r} is not a window type", hint="use 'expanding' or 'sliding'", parameter="window"
         )
     train_size = initial if train_size is None else train_size
-    _positive_int("train_size", train_size)
+    check_whole("train_size", train_size, hint="pass train_size as a row count")
     if window == "sliding" and train_size > initial:
         raise ConfigError(
             f"train_size={train_size} is larger than initial={initial}",
@@ -234,7 +221,7 @@ def check_horizon(
 ) -> dict[str, int]:
     "Refuse a `horizon` a non-empty val or test part cannot score in `min_windows` full windows; else windows per part."
     for name, v in (("horizon", horizon), ("step", horizon if step is None else step), ("min_windows", min_windows)):
-        _positive_int(name, v)
+        check_whole(name, v, hint=f"pass {name} as a whole number")
     rows = {k: len(p) for k, p in split.parts.items()}
     windows = {k: full_windows(rows[k], horizon, step) for k in ("val", "test") if rows[k]}
     short = [k for k, w in windows.items() if w < min_windows]

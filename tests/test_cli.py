@@ -59,7 +59,7 @@ def test_demo_runs_the_whole_workflow_and_says_where_everything_is(tmp_path):
         "mlflow ui --backend-store-uri sqlite:///mlflow.db",
     ):
         assert phrase in out, phrase
-    notebook = Path([l for l in out.splitlines() if l.startswith("executed notebook: ")][0].split(": ", 1)[1])
+    notebook = Path([line for line in out.splitlines() if line.startswith("executed notebook: ")][0].split(": ", 1)[1])
     assert notebook.exists() and notebook.is_relative_to(tmp_path / "_runs")
     assert (tmp_path / "mlflow.db").exists() and (tmp_path / "mlartifacts").exists()
     import mlflow

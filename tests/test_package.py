@@ -6,18 +6,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MODULES = (
-    "forecast_nb, forecast_nb.data, forecast_nb.split, forecast_nb.config, forecast_nb.cli, forecast_nb.features, forecast_nb.prep, "
-    "forecast_nb.pipeline, forecast_nb.metrics, forecast_nb.models, forecast_nb.models.arima, forecast_nb.models.prophet, forecast_nb.models.lstm, "
-    "forecast_nb.tracking, forecast_nb.tuning, forecast_nb.registry, forecast_nb.runner, forecast_nb.batch"
+MODULES = ", ".join(
+    f"forecast_nb.{m}" if m else "forecast_nb"
+    for m in (
+        *("", "data", "split", "config", "cli", "features", "prep", "pipeline", "metrics"),
+        *("models", "models.arima", "models.prophet", "models.lstm"),
+        *("tracking", "tuning", "registry", "runner", "batch"),
+    )
 )
+HEAVY = ("tensorflow", "keras", "prophet", "cmdstanpy", "mlflow", "talib", "optuna")
+HEAVY += ("statsmodels.tsa.statespace", "papermill", "dask", "fastapi")
 
 
 def test_import_is_light_and_fast():
     code = (
         f"import sys, time; t0 = time.perf_counter(); import pandas, numpy; t = time.perf_counter(); import {MODULES};"
-        "dt = time.perf_counter() - t; heavy = [m for m in ('tensorflow', 'keras', 'prophet', 'cmdstanpy', 'mlflow', 'talib', 'optuna', "
-        "'statsmodels.tsa.statespace', 'papermill', 'dask', 'fastapi') if m in sys.modules];"
+        f"dt = time.perf_counter() - t; heavy = [m for m in {HEAVY} if m in sys.modules];"
         "print(dt, time.perf_counter() - t0, heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(
