@@ -28,15 +28,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 from .config import default_tracking_uri, runs_dir
 from .data import db_url
-from .errors import ConfigError, ForecastNBError, RegistryError, redact
+from .errors import ConfigError, ForecastNBError, RegistryError, check_whole, redact
 from .models import LEVELS, Forecaster
-from .prep import future_index
-from .registry import condition
+from .pyfunc import forecast_from, history_series
 
 # %% auto #0
-__all__ = ['log', 'Number', 'Level', 'MAX_BODY_BYTES', 'naive', 'PredictionLog', 'Deployed', 'on_clock', 'load_deployed',
-           'ModelSlot', 'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'BodyLimit',
-           'create_app', 'is_loopback', 'check_bind', 'redact_logs', 'serve']
+__all__ = ['log', 'Number', 'Level', 'MAX_BODY_BYTES', 'naive', 'PredictionLog', 'Deployed', 'load_deployed', 'ModelSlot',
+           'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'BodyLimit', 'create_app',
+           'is_loopback', 'check_bind', 'redact_logs', 'serve']
 
 # %% ../nbs/13_serve.ipynb #dbc2a330
 log = logging.getLogger("forecast_nb.serve")
@@ -346,54 +345,19 @@ class Deployed:
         horizon: int,  # steps ahead
         level=LEVELS,  # interval levels
         history: pd.Series | None = None,  # recent observations continuing the model's series
-        features: dict | None = None,
-    ) -> tuple[pd.Timestamp, pd.DataFrame]:  # column -> values on the forecast dates
-        "The origin and the forecast (yhat, lo_L, hi_L on the forecast dates)."
-        model = self.model
-        if history is not None and len(history):
-            model = condition(
-                model, on_clock(history, model.y_.index.tz)
-            )  # a gap is the model's GapError: where to start from
-        X = None
-        if features:
-            if any(len(v) != horizon for v in features.values()):
-                raise ForecastNBError(
-                    f"each feature needs {horizon} values (one per forecast date)",
-                    hint="send a list of horizon values per column",
-                    parameter="features",
-                )
-            X = pd.DataFrame(features, index=future_index(model.y_.index, horizon))
-            X.attrs = {
-                "feature_types": dict(getattr(model, "x_types_", None) or {c: "known" for c in X}),
-                "shift": getattr(model, "x_shift_", None),
-            }
-        fc = model.predict(int(horizon), X, tuple(level))
+        features: dict | None = None,  # column -> values on the forecast dates
+    ) -> tuple[pd.Timestamp, pd.DataFrame]:
+        "The origin and the forecast (yhat, lo_L, hi_L on the forecast dates), from `pyfunc.forecast_from`."
+        request = {"horizon": horizon, "level": list(level), "history": history, "features": features}
+        out = forecast_from(self.model, request)  # a gap is the model's GapError: where to start from
+        fc = out.drop(columns="step").set_index("ds").rename_axis(None)
         if not np.isfinite(fc.to_numpy()).all():
             raise ForecastNBError(
                 "the model produced non-finite values for this request",
                 hint="check the history for extreme values",
                 parameter="history",
             )
-        return model.y_.index[-1], fc
-
-
-def on_clock(history: pd.Series, tz) -> pd.Series:
-    "`history` on the model's clock: zoned dates converted to its zone; on a model without a zone, the dates' own wall-clock times."
-    idx = pd.DatetimeIndex(
-        [
-            (t.tz_localize(tz) if t.tzinfo is None else t.tz_convert(tz))
-            if tz is not None
-            else (t.tz_localize(None) if t.tzinfo is not None else t)
-            for t in map(pd.Timestamp, history.index)
-        ]
-    )
-    if not idx.is_monotonic_increasing or not idx.is_unique:
-        raise ForecastNBError(
-            "history dates are not strictly increasing on the model's clock",
-            hint="send each date once, in time order",
-            parameter="history",
-        )
-    return pd.Series(history.to_numpy(dtype="float64"), index=idx)
+        return out.attrs["origin"], fc
 
 
 def load_deployed(
@@ -537,11 +501,14 @@ Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON num
 Level = Annotated[float, Field(strict=True, gt=0, lt=100)]
 
 
-def _whole_number(v):
-    "JSON Schema's integer: 5 and 5.0, not '5' or true."
-    if isinstance(v, (str, bool)):
-        raise ValueError("must be a JSON number")
-    return int(v) if isinstance(v, float) and v.is_integer() else v
+def _whole_number(max_horizon: int):
+    "JSON Schema's integer from 1 to `max_horizon`: 5 and 5.0, not '5', true or 2.5 (`errors.check_whole`)."
+
+    def check(v):
+        v = int(v) if isinstance(v, float) and v.is_integer() else v
+        return check_whole("horizon", v, 1, max_horizon, what="a whole number of steps")
+
+    return check
 
 
 class ForecastRequestBase(BaseModel):
@@ -560,16 +527,8 @@ class ForecastRequestBase(BaseModel):
 
     @field_validator("history")
     @classmethod
-    def _in_order(cls, v):
-        if v is None:
-            return v
-        ts = [pd.Timestamp(k) for k in v]  # out of pandas' range: a ValueError, so a 422
-        if len({t.tzinfo is None for t in ts}) > 1:
-            raise ValueError("history mixes dates with and without a time zone")
-        for a, b in zip(ts, ts[1:]):
-            if b <= a:
-                raise ValueError(f"history dates must be strictly increasing: {b} comes after {a}")
-        return pd.Series(list(v.values()), index=pd.Index(ts, dtype=object), dtype="float64")
+    def _history(cls, v):  # the pyfunc's parser: dates with and without a zone mixed, or out of order, are a 422
+        return None if v is None else history_series(v)
 
 
 def request_model(max_horizon: int = 100):
@@ -580,7 +539,7 @@ def request_model(max_horizon: int = 100):
         horizon=(
             Annotated[
                 int,
-                BeforeValidator(_whole_number),
+                BeforeValidator(_whole_number(max_horizon)),
                 Field(ge=1, le=max_horizon, description=f"steps ahead, 1 to {max_horizon}"),
             ],
             ...,

@@ -4,7 +4,7 @@ import pytest
 from forecast_nb import errors as E
 from forecast_nb.data import load
 from forecast_nb.models import get_model
-from forecast_nb.registry import forecast_request
+from forecast_nb.pyfunc import forecast_request
 
 
 @pytest.fixture(scope="module")

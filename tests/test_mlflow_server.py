@@ -116,7 +116,7 @@ def test_workflow_over_http_and_loading_by_alias_in_a_fresh_process(server, tmp_
     assert run.info.status == "FINISHED" and run.data.tags["data.rows"] == "526" and "val_mae" in run.data.metrics
     assert {a.path for a in client.list_artifacts(res.run_id)} >= {"data", "features", "validation", "test", "gate.csv"}
     code = (
-        "import json, mlflow; from forecast_nb.registry import forecast_request; "
+        "import json, mlflow; from forecast_nb.pyfunc import forecast_request; "
         "m = mlflow.pyfunc.load_model('models:/co2-http@production'); print(json.dumps(m.predict(forecast_request(12))['yhat'].tolist()))"
     )
     fresh = subprocess.run(
@@ -151,7 +151,7 @@ def test_workflow_over_http_and_loading_by_alias_in_a_fresh_process(server, tmp_
 def test_mlflow_models_serve_answers_invocations(server, tmp_path):
     import mlflow
     import pandas as pd
-    from forecast_nb.registry import forecast_request
+    from forecast_nb.pyfunc import forecast_request
 
     r = cli(
         "run",

@@ -4,7 +4,7 @@ import mlflow
 import pytest
 from forecast_nb.data import load
 from forecast_nb.models import get_model
-from forecast_nb.registry import forecast_request, forecast_from, log_forecaster
+from forecast_nb.pyfunc import forecast_request, forecast_from, log_forecaster
 from forecast_nb.errors import ForecastNBError
 
 MODELS = [
@@ -68,3 +68,24 @@ def test_bad_requests_are_clear_errors(request_row, phrase):
     model = get_model("naive").fit(load("sample:CO2")["co2"])
     with pytest.raises(ForecastNBError, match=phrase.replace("[", r"\[").replace("(", r"\(")):
         forecast_from(model, request_row)
+
+
+def test_a_zoned_history_through_the_loaded_pyfunc_works_like_the_api(store):
+    """One history parser: the registered pyfunc reads zoned dates as the API does (their wall-clock time on a model
+    without a zone), where it used to crash comparing zoned and naive dates."""
+    import pandas as pd
+    from forecast_nb.pyfunc import history_series, on_clock
+
+    y = load("sample:AAPL")["close"].iloc[-300:]
+    model = get_model("arima", order=(1, 1, 0)).fit(y.iloc[:-5])
+    with mlflow.start_run(experiment_id=store):
+        loaded = mlflow.pyfunc.load_model(log_forecaster(model).model_uri)
+    new = y.iloc[-5:-2]
+    zoned = new.tz_localize("America/New_York")  # e.g. "2024-07-15T00:00:00-04:00"
+    got = loaded.predict(forecast_request(3, history=zoned))
+    want = forecast_from(model, {"horizon": 3, "history": new})
+    assert got["ds"].iloc[0] == y.index[-2] and got["yhat"].tolist() == want["yhat"].tolist()
+    api = on_clock(history_series({d.to_pydatetime(): v for d, v in zoned.items()}), model.y_.index.tz)
+    assert list(api.index) == list(new.index)  # what the API's validator and `forecast_from` make of the same dates
+    with pytest.raises(ForecastNBError, match="with and without a time zone"):
+        loaded.predict(forecast_request(3, history=pd.concat([new.iloc[:1], zoned.iloc[1:]])))

@@ -131,7 +131,7 @@ def test_health_is_open_everything_else_wants_the_token(api):
 
 def test_forecasts_are_the_registry_models_and_are_logged(api):
     import mlflow
-    from forecast_nb.registry import forecast_request
+    from forecast_nb.pyfunc import forecast_request
     from forecast_nb.serve import PredictionLog
 
     status, body = call(api["url"], "/forecast", {"horizon": 5, "level": [80, 95]}, AUTH)
