@@ -5,7 +5,6 @@
 # %% ../nbs/11_pipeline.ipynb #601a1bb4
 from __future__ import annotations
 import json
-import re
 import shutil
 import time
 import uuid
@@ -13,28 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from .config import AUTO_CANDIDATES, TrainConfig, make_dir, runs_dir
-from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError, redact
-from .data import load, summarize
-from .split import Split, check_horizon, chrono_split, plot_split
+from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError
+from .data import load
+from .split import Split, check_horizon, chrono_split
 from .features import FeatureSpec, build_features, design_matrix, check_no_leakage
-from .models import Forecaster, get_model, load_model
-from .backtest import BacktestResult, walk_forward
-from forecast_nb.tracking import (
-    code_tags,
-    data_tags,
-    ended,
-    experiment_id,
-    flat_params,
-    fluent,
-    mark_failed,
-    mlflow_client,
-    probe,
-)
-from .registry import Gate, deploy_decision, log_forecaster, promote, register
+from .models import get_model
+from .backtest import Trained, walk_forward
+from .registry import Gate
+from .bundle import Logged, pending_dir, upload, write_bundle
 
 # %% auto #0
-__all__ = ['Features', 'feature_step', 'Trained', 'model_step', 'test_step', 'Selection', 'tune_step', 'select_step',
-           'write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending', 'TrainingResult',
+__all__ = ['Features', 'feature_step', 'model_step', 'test_step', 'Selection', 'tune_step', 'select_step', 'TrainingResult',
            'run_training']
 
 # %% ../nbs/11_pipeline.ipynb #f8c67bf2
@@ -66,28 +54,6 @@ def feature_step(cfg: TrainConfig, df: pd.DataFrame, split: Split) -> Features:
     return Features(spec, frame, X, y, warmup=len(df) - len(X))
 
 # %% ../nbs/11_pipeline.ipynb #c1850ab9
-@dataclass
-class Trained:
-    "A backtest of one model over one part of the split, and the model it leaves."
-
-    name: str
-    params: dict
-    model: Forecaster
-    backtest: BacktestResult
-
-    @property
-    def scores(self) -> dict:
-        return self.backtest.metrics["model"].to_dict()
-
-    @property
-    def naive_scores(self) -> dict:
-        return self.backtest.metrics["naive"].to_dict()
-
-    @property
-    def forecasts(self) -> pd.DataFrame:
-        return self.backtest.forecasts
-
-
 def _score_part(cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: int, end: int) -> Trained:
     "Fit on the rows before `start`, forecast `horizon` steps from origins `step` apart up to `end` (refits every `refit_every`, `update` between)."
     bt = walk_forward(
@@ -187,356 +153,7 @@ def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage:
         params = {best.name: best.params | res.best_params}  # back to model selection with the tuned parameters
     return Selection(best, _table(rows), tuning, verdict, len(tuning))
 
-# %% ../nbs/11_pipeline.ipynb #72528e4f
-def _figure(path: Path, draw):
-    import matplotlib.pyplot as plt
-
-    fig = draw()
-    fig = getattr(fig, "figure", fig)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-
-
-def _write_backtest(out: Path, part: str, trained: Trained) -> dict:
-    "A part's backtest as files (forecasts Parquet, summary, plots); returns its metrics, the naive baseline's beside them."
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    trained.forecasts.to_parquet(out / f"{part}_forecasts.parquet", index=False)
-    (out / f"{part}_summary.json").write_text(trained.backtest.to_json())
-    trained.backtest.window_metrics.to_csv(out / f"{part}_windows.csv")
-    _figure(out / f"{part}_forecasts.png", lambda: trained.backtest.plot(level=95, ax=plt.subplots(figsize=(9, 3))[1]))
-    _figure(out / f"{part}_errors.png", trained.backtest.plot_metrics)
-    m, n = trained.scores, trained.naive_scores
-    return (
-        {f"{part}_{k}": float(v) for k, v in m.items() if pd.notna(v)}
-        | {f"naive_{part}_{k}": float(v) for k, v in n.items() if pd.notna(v)}
-        | ({f"{part}_mae_vs_naive": m["mae"] / n["mae"]} if n.get("mae") else {})
-    )
-
-
-def _write_tuning(out: Path, tuning: list) -> list[dict]:
-    "Each tuning round's comparison table and plot as files; returns every trial as a record."
-    trials = []
-    for r, name, res in tuning:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"round{r}_{name}_comparison.txt").write_text(res.table.to_string())
-        (out / f"round{r}_{name}_summary.json").write_text(res.to_json())
-        _figure(out / f"round{r}_{name}_best_so_far.png", res.plot)
-        trials += [
-            {
-                "round": r,
-                "model": name,
-                "method": m,
-                "number": t.number,
-                "state": t.state.name,
-                "value": t.value,
-                "params": t.user_attrs.get("params") or json.dumps(t.params, default=str),
-                "fail_reason": t.user_attrs.get("fail_reason"),
-                "seconds": t.duration.total_seconds() if t.duration else None,
-            }
-            for m, st in res.studies.items()
-            for t in st.get_trials(deepcopy=False)
-            if "skipped" not in t.user_attrs
-        ]
-    return trials
-
-
-def write_bundle(
-    folder: Path,
-    cfg: TrainConfig,
-    df: pd.DataFrame,
-    split: Split,
-    feats: Features,
-    sel: Selection,
-    final: Trained | None,
-) -> Path:
-    "Everything the run computed, on disk (passwords masked): what MLflow gets (params, tags, metrics, artifacts, the model) and what deployment needs."
-    folder = Path(folder)
-    art = folder / "artifacts"
-    (art / "data").mkdir(parents=True, exist_ok=True)
-    (art / "features").mkdir(exist_ok=True)
-    series = summarize(df)
-    (art / "data" / "summary.json").write_text(series.to_json(date_format="iso"))
-    (art / "data" / "split.txt").write_text(split.summary().to_string())
-    _figure(art / "data" / "split.png", lambda: plot_split(split))
-    (art / "features" / "spec.json").write_text(feats.spec.to_json())
-    (art / "features" / "types.json").write_text(json.dumps(feats.frame.attrs["feature_types"]))
-    (art / "features" / "design_summary.txt").write_text(feats.X.describe().T.to_string())
-    types = list(feats.frame.attrs["feature_types"].values())
-    metrics = {f"rows_{p}": float(r) for p, r in split.summary()["rows"].items()} | {
-        "gaps_filled": float(series["gaps"]),
-        "warmup_rows": float(feats.warmup),
-        "features_past": float(types.count("past")),
-        "features_known": float(types.count("known")),
-        "tuning_rounds": float(sel.rounds),
-    }
-    windows, best, verdict = {}, sel.best, sel.verdict
-    if best is not None:
-        metrics |= _write_backtest(art / "validation", "val", best)
-        windows = {
-            f"val_window_{k}": best.backtest.window_metrics[k].astype(float).tolist()
-            for k in ("mae", "naive_mae", "mae_ratio")
-        }
-        sel.candidates.to_csv(art / "candidates.csv", index=False)
-    if verdict is not None:
-        verdict.table.to_csv(art / "gate.csv")
-        metrics |= {f"gate_{c}": float(v) for c, v in verdict.table["value"].items() if pd.notna(v)} | {
-            "gate_passed": float(verdict.passed)
-        }
-    if final is not None:
-        metrics |= _write_backtest(art / "test", "test", final)
-        final.model.save(folder / "forecaster")
-    df[[df.attrs["target"]]].to_parquet(folder / "series.parquet")
-    chosen = (best or final).name if (best or final) else cfg.model
-    params = (best or final).params if (best or final) else cfg.model_params
-    tags = (
-        data_tags(df, cfg.data)
-        | code_tags()
-        | {
-            "leakage_check": "passed",
-            "model": chosen,
-            "gate": "off"
-            if cfg.gate is None or cfg.gate == "none"
-            else ("passed" if verdict and verdict.passed else "failed" if verdict else "no validation part"),
-        }
-    )
-    if verdict is not None and not verdict.passed:
-        tags["gate.reasons"] = "; ".join(verdict.reasons())[:5000]
-    manifest = {
-        "config": cfg.public_dict(),
-        "params": flat_params(cfg.to_dict())
-        | flat_params({"chosen": {"model": chosen, "params": params}})
-        | flat_params({f"data.{k}": series[k] for k in ("freq", "calendar", "target")}),
-        "tags": tags,
-        "metrics": metrics,
-        "windows": windows,
-        "gate_passed": None if verdict is None else verdict.passed,
-        "chosen": {"model": chosen, "params": params},
-        "candidates": json.loads(sel.candidates.to_json(orient="records", double_precision=15)),
-        "trials": _write_tuning(art / "tuning", sel.tuning),
-        "test_start": len(df) - len(split.test),
-        "model_name": model_name(cfg, df),
-        "created": time.time(),
-    }
-    (folder / "bundle.json").write_text(json.dumps(manifest, default=str, indent=1))
-    return folder
-
-
-def model_name(cfg: TrainConfig, df: pd.DataFrame) -> str:
-    "The registered model's name: `cfg.model_name`, or one derived from the data source and target (`sample-aapl-close`)."
-    if cfg.model_name:
-        return cfg.model_name
-    stem = Path(cfg.data.split("?")[0]).name if not cfg.data.startswith(("sample:", "yfinance:")) else cfg.data
-    return re.sub(r"[^a-z0-9]+", "-", f"{stem.split('.')[0]}-{df.attrs['target']}".lower()).strip("-")
-
 # %% ../nbs/11_pipeline.ipynb #6f99fb59
-@dataclass
-class Logged:
-    "Where a run went: its MLflow run id, the registered version (if any), whether it became `production`, and why."
-
-    run_id: str
-    version: str | None = None
-    promoted: bool = False
-    decision: str = ""  # what happened to the model, in words
-
-
-def _log_batch(client, run_id: str, metrics: list = (), params: list = (), tags: list = ()):
-    "MLflow's batch call, in chunks within its limits (1000 metrics, 100 params, 100 tags per call)."
-    metrics, params, tags = list(metrics), list(params), list(tags)
-    for i in range(0, max(len(metrics), len(params) * 10, len(tags) * 10, 1), 1000):
-        client.log_batch(
-            run_id,
-            metrics=metrics[i : i + 1000],
-            params=params[i // 10 : i // 10 + 100],
-            tags=tags[i // 10 : i // 10 + 100],
-        )
-
-
-def _nested(
-    client,
-    exp: str,
-    parent: str,
-    name: str,
-    stage: str,
-    metrics: dict,
-    params: dict,
-    tags: dict,
-    now: int,
-    failed: bool = False,
-):
-    "A nested run under `parent` (a model candidate or a tuning trial), logged in one batch."
-    from mlflow.entities import Metric, Param, RunTag
-
-    rid = client.create_run(
-        exp, run_name=name, tags={"mlflow.parentRunId": parent, "workflow.stage": stage}
-    ).info.run_id
-    client.log_batch(
-        rid,
-        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None and v == v],
-        params=[Param(k, v) for k, v in flat_params(params).items()],
-        tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items() if v is not None],
-    )
-    client.set_terminated(rid, "FAILED" if failed else "FINISHED")
-
-
-def _nested_runs(client, exp: str, parent: str, man: dict, now: int):
-    "The candidates of every selection round and the tuning trials, each a run nested under the training run."
-    for c in man["candidates"]:
-        _nested(
-            client,
-            exp,
-            parent,
-            f"candidate-{c['model']}-r{c['round']}",
-            "candidate",
-            {f"val_{k}": c[k] for k in ("mae", "rmse", "mape", "mase", "mae_vs_naive")},
-            {"model": c["model"], "model_params": json.loads(c["params"]) or {}},
-            {"round": c["round"]},
-            now,
-        )
-    for t in man["trials"]:
-        _nested(
-            client,
-            exp,
-            parent,
-            f"trial-{t['model']}-{t['method']}-{t['number']}",
-            "tuning",
-            {"val_mae": t["value"], "trial_seconds": t["seconds"]},
-            {"params": t["params"]},
-            {
-                "round": t["round"],
-                "tuning.method": t["method"],
-                "trial.state": t["state"],
-                "fail_reason": t["fail_reason"],
-            },
-            now,
-            failed=t["state"] == "FAIL",
-        )
-
-
-def upload(
-    folder,  # a bundle written by `write_bundle`
-    tracking_uri: str | None = None,
-) -> Logged:  # where to log (default: the run's own tracking_uri)
-    "Log a bundle to MLflow (a parent run, a nested candidate run, the pyfunc model), then register and deploy it as its config says."
-    from mlflow.entities import Metric, Param, RunTag
-
-    folder = Path(folder)
-    man = json.loads((folder / "bundle.json").read_text())
-    cfg = TrainConfig.from_dict(man["config"])
-    uri = tracking_uri or cfg.tracking_uri
-    if ":***@" in uri:  # masked when the bundle was written
-        raise ConfigError(
-            f"the run in {folder} was made for {redact(uri)}, whose password is not kept on disk",
-            hint="give the URI with its password: forecast-nb log-pending --tracking-uri URI",
-            parameter="tracking_uri",
-        )
-    probe(uri)
-    client, exp, now = mlflow_client(uri), experiment_id(cfg.experiment, uri), int(man["created"] * 1000)
-    _supersede(client, folder)
-    rid = client.create_run(
-        exp, run_name=cfg.run_name or cfg.data.replace(":", "-"), tags=man["tags"] | {"workflow.stage": "training"}
-    ).info.run_id
-    (folder / "run_id").write_text(rid)  # a later upload of this bundle ends this run if it is left unfinished
-    with ended(client, rid):
-        metrics = [Metric(k, v, now, 0) for k, v in man["metrics"].items()] + [
-            Metric(k, v, now, i) for k, vs in man["windows"].items() for i, v in enumerate(vs) if v == v
-        ]
-        _log_batch(client, rid, metrics, [Param(k, v) for k, v in man["params"].items()])
-        client.log_artifacts(rid, str(folder / "artifacts"))
-        for extra in folder.glob("*.ipynb"):
-            client.log_artifact(rid, str(extra), "notebook")
-        _nested_runs(client, exp, rid, man, now)
-        logged = Logged(rid, decision="no final model (the split has no test part)")
-        if (folder / "forecaster").exists():
-            logged = _deploy(client, rid, folder, man, cfg, uri)
-        _log_batch(
-            client,
-            rid,
-            tags=[
-                RunTag("deploy.decision", logged.decision[:5000]),
-                RunTag("deploy.version", str(logged.version)),
-                RunTag("deploy.promoted", str(logged.promoted).lower()),
-            ],
-        )
-    return logged
-
-
-def _supersede(client, folder: Path):
-    "End the run an interrupted upload of this bundle left behind FAILED, so that it never stays RUNNING beside the complete one."
-    from mlflow.exceptions import MlflowException
-
-    if not (folder / "run_id").exists():
-        return
-    old = (folder / "run_id").read_text().strip()
-    try:
-        if client.get_run(old).info.status == "RUNNING":
-            client.set_tag(
-                old, "superseded", "an upload of this bundle was interrupted; the complete run was logged again"
-            )
-            mark_failed(client, old, WorkflowError("the upload was interrupted before the run was complete"))
-    except MlflowException:
-        pass  # the store lost it, or never had it
-
-
-def _deploy(client, rid: str, folder: Path, man: dict, cfg: TrainConfig, uri: str) -> Logged:
-    "Log the final model as a pyfunc; register it if it passed the gate; promote it if it also beats the champion on the same test window."
-    import mlflow
-
-    model = load_model(folder / "forecaster")
-    meta = {
-        "data_start": man["tags"]["data.start"],
-        "data_end": man["tags"]["data.end"],
-        "horizon": cfg.horizon,
-        "metrics": {k: v for k, v in man["metrics"].items() if k.startswith(("val_", "test_", "naive_"))},
-        "config": man["config"],
-    }  # what monitoring retrains with
-    with fluent(uri), mlflow.start_run(run_id=rid):
-        info = log_forecaster(
-            model, FeatureSpec.from_json((folder / "artifacts" / "features" / "spec.json").read_text()), metadata=meta
-        )
-    if man["gate_passed"] is False:
-        return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
-    if not cfg.register:
-        return Logged(rid, decision="not registered (register=False)")
-    name = man["model_name"]
-    chosen = man["chosen"]
-    desc = (
-        f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {redact(cfg.data)} ({man['tags']['data.start'][:10]} to {man['tags']['data.end'][:10]}), "
-        f"{cfg.horizon} steps ahead; test MAE {man['metrics'].get('test_mae', float('nan')):.4g} vs naive {man['metrics'].get('naive_test_mae', float('nan')):.4g}"
-    )
-    mv = register(
-        info.model_uri,
-        name,
-        desc,
-        tags={k: v for k, v in man["tags"].items() if k.startswith("data.")}
-        | {"run_id": rid, "model": chosen["model"]},
-        client=client,
-        run_id=rid,
-    )
-    if not cfg.promote:
-        return Logged(
-            rid, str(mv.version), decision=f"registered as {name} v{mv.version}; not promoted (promote=False)"
-        )
-    y = pd.read_parquet(folder / "series.parquet").iloc[:, 0]
-    d = deploy_decision(name, man["metrics"]["test_mae"], y, man["test_start"], cfg.horizon, client)
-    if d["champion"] is not None:
-        client.log_metric(rid, "champion_test_mae", d["champion_mae"])
-    if not d["promote"]:
-        return Logged(
-            rid,
-            str(mv.version),
-            decision=f"registered as {name} v{mv.version}; production stays v{d['champion']}: its test MAE {d['champion_mae']:.4g} ({d['how']}) beats {man['metrics']['test_mae']:.4g}",
-        )
-    promote(name, mv.version, client)
-    vs = (
-        "no champion yet"
-        if d["champion"] is None
-        else f"beats v{d['champion']} ({d['champion_mae']:.4g}, {d['how']}) on the same test window"
-    )
-    return Logged(rid, str(mv.version), True, f"registered as {name} v{mv.version} and promoted to production: {vs}")
-
-
 def _keep(
     cfg: TrainConfig,
     df: pd.DataFrame,
@@ -556,20 +173,6 @@ def _keep(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder
-
-
-def pending_dir() -> Path:
-    "Where runs wait for a tracking server: `_runs/pending/` under the working folder (or under $FORECAST_NB_RUNS)."
-    return runs_dir("pending")
-
-
-def upload_pending(folder: Path | None = None, tracking_uri: str | None = None) -> list[Logged]:
-    "Upload every pending bundle (oldest first); each one uploaded is removed, the rest stay."
-    out = []
-    for b in sorted(p for p in (folder or pending_dir()).glob("*") if (p / "bundle.json").exists()):
-        out.append(upload(b, tracking_uri))
-        shutil.rmtree(b)
-    return out
 
 # %% ../nbs/11_pipeline.ipynb #1c2514c6
 @dataclass
