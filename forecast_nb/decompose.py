@@ -6,6 +6,7 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from .errors import ConfigError, NotFittedError, SeriesTooShortError
 
 # %% auto #0
@@ -73,7 +74,8 @@ class CausalSTL:
         return pd.DataFrame({"trend": trend, "seasonal": seasonal})
 
 # %% ../nbs/03b_decompose.ipynb #4ae1f805
-def _steps_after(self, index: pd.DatetimeIndex) -> np.ndarray:
+@patch
+def _steps_after(self: CausalSTL, index: pd.DatetimeIndex) -> np.ndarray:
     "Grid steps after the fit's last row for each timestamp in `index` (0 or less: inside the fit)."
     freq = self.index_.freq or pd.infer_freq(self.index_)
     last = self.index_[-1]
@@ -92,11 +94,12 @@ def _steps_after(self, index: pd.DatetimeIndex) -> np.ndarray:
     return steps
 
 
-def _components(self, y: pd.Series) -> pd.DataFrame:
+@patch
+def transform(self: CausalSTL, y: pd.Series) -> pd.DataFrame:
     "Components for the rows of `y`: in-sample where fitted, extended after; resid = y - trend - seasonal."
     if self.components_ is None:
         raise NotFittedError("CausalSTL used before fit", hint="call .fit(y_train) first")
-    steps = _steps_after(self, y.index)
+    steps = self._steps_after(y.index)
     out = self.components_.reindex(y.index)[["trend", "seasonal"]]
     after = steps > 0
     if after.any():
@@ -105,17 +108,17 @@ def _components(self, y: pd.Series) -> pd.DataFrame:
     return out
 
 
-CausalSTL.transform = _components
-CausalSTL.deseasonalise = lambda self, y: y - _components(self, y)["seasonal"]
+@patch
+def deseasonalise(self: CausalSTL, y: pd.Series) -> pd.Series:
+    "`y` without its (extended) seasonal component."
+    return y - self.transform(y)["seasonal"]
 
 
-def _reseasonalise(self, yhat):
+@patch
+def reseasonalise(self: CausalSTL, yhat):
     "Add the (extended) seasonal component back to a forecast or a deseasonalised series."
-    seas = _components(self, pd.Series(0.0, index=yhat.index))["seasonal"]
+    seas = self.transform(pd.Series(0.0, index=yhat.index))["seasonal"]
     return yhat.add(seas, axis=0) if isinstance(yhat, pd.DataFrame) else yhat + seas
-
-
-CausalSTL.reseasonalise = _reseasonalise
 
 # %% ../nbs/03b_decompose.ipynb #5a60cc4f
 def stl_features(

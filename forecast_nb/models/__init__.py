@@ -12,6 +12,7 @@ import pickle
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 import forecast_nb
 from forecast_nb.errors import (
     ConfigError,
@@ -203,7 +204,8 @@ class Forecaster:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
 # %% ../../nbs/05_models.ipynb #771035e6
-def _fit(self, y, X=None) -> Forecaster:
+@patch
+def fit(self: Forecaster, y, X=None) -> Forecaster:
     "Fit on `y` (and the design matrix `X`, if any); returns the forecaster."
     y = self._to_model_scale(_check_y(y))
     self.x_shift_ = X.attrs.get("shift") if isinstance(X, pd.DataFrame) else None
@@ -225,7 +227,8 @@ def _fit(self, y, X=None) -> Forecaster:
     return self
 
 
-def _calibrate(self, y, X):
+@patch
+def _calibrate(self: Forecaster, y, X):
     "Fit on the head, then |errors| by step from the last `conformal_size` origins: split-conformal intervals."
     H = self.conformal_horizon
     size = self.conformal_size or min(max(10 * H, 100), len(y) // 3)
@@ -246,7 +249,8 @@ def _calibrate(self, y, X):
     self.y_, self.X_ = y, X
 
 
-def _calibration_errors(self, y, X, start: int) -> np.ndarray:
+@patch
+def _calibration_errors(self: Forecaster, y, X, start: int) -> np.ndarray:
     "Errors (origins x steps) forecasting from each row from `start` on, rolling forward with `_extend`; models may batch this."
     H, size = self.conformal_horizon, len(y) - start
     errors = np.full((size, H), np.nan)
@@ -265,20 +269,13 @@ def _typed(part, X):
     return part
 
 
-def _to_model_scale(self, y: pd.Series) -> pd.Series:
+@patch
+def _to_model_scale(self: Forecaster, y: pd.Series) -> pd.Series:
     "The series as the model sees it: logs when `log=True` (which needs positive values)."
     if not self.log:
         return y
     check_positive(y, f"{self.name} with log=True")
     return np.log(y)
-
-
-Forecaster.fit, Forecaster._calibrate, Forecaster._calibration_errors, Forecaster._to_model_scale = (
-    _fit,
-    _calibrate,
-    _calibration_errors,
-    _to_model_scale,
-)
 
 # %% ../../nbs/05_models.ipynb #4e6199de
 def conformal_bounds(abs_errors: np.ndarray, yhat: np.ndarray, level: float):
@@ -347,7 +344,8 @@ def _missing_error(missing: pd.DatetimeIndex, index: pd.DatetimeIndex, new: pd.D
     )
 
 # %% ../../nbs/05_models.ipynb #1d1a5f7d
-def _predict(self, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
+@patch
+def predict(self: Forecaster, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
     "Forecast `h` steps: `yhat` and `lo_L`/`hi_L` for each level L, on the next `h` timestamps."
     if self.y_ is None:
         raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
@@ -390,7 +388,8 @@ def _predict(self, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
     return np.exp(out) if self.log else out  # with log=True, yhat is the median forecast of the original series
 
 
-def _update(self, y_new, X_new=None) -> Forecaster:
+@patch
+def update(self: Forecaster, y_new, X_new=None) -> Forecaster:
     "Absorb observations that continue the series, without re-estimating parameters where the model allows it."
     if self.y_ is None:
         raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
@@ -406,7 +405,8 @@ def _update(self, y_new, X_new=None) -> Forecaster:
     return self._extend(y_new, X_new)
 
 
-def _extend(self, y_new: pd.Series, X_new=None) -> Forecaster:
+@patch
+def _extend(self: Forecaster, y_new: pd.Series, X_new=None) -> Forecaster:
     "Absorb checked rows already on the model's scale: the model's `_update`, then the history."
     self._update(y_new, X_new)
     freq = self.y_.index.freq
@@ -417,13 +417,14 @@ def _extend(self, y_new: pd.Series, X_new=None) -> Forecaster:
     return self
 
 
-Forecaster.predict, Forecaster.update, Forecaster._extend = _predict, _update, _extend
-Forecaster._update = lambda self, y_new, X_new: self._fit(
-    pd.concat([self.y_, y_new]), None if X_new is None else pd.concat([self.X_, X_new])
-)
+@patch
+def _update(self: Forecaster, y_new: pd.Series, X_new=None):
+    "The model's own update (default: refit on the longer history); models that can, override it."
+    self._fit(pd.concat([self.y_, y_new]), None if X_new is None else pd.concat([self.X_, X_new]))
 
 # %% ../../nbs/05_models.ipynb #6a56a391
-def _save(self, path) -> Path:
+@patch
+def save(self: Forecaster, path) -> Path:
     "Save the fitted forecaster into folder `path`; `load_model(path)` (or `type.load`) gives identical forecasts."
     if self.y_ is None:
         raise NotFittedError(f"{self.name} used before fit", hint="fit before saving")
@@ -440,12 +441,14 @@ def _save(self, path) -> Path:
     return path
 
 
-def _save_state(self, path: Path):
+@patch
+def _save_state(self: Forecaster, path: Path):
     with open(path / "state.pkl", "wb") as f:
         pickle.dump(self.__dict__, f)
 
 
-def _load_state(self, path: Path):
+@patch
+def _load_state(self: Forecaster, path: Path):
     with open(path / "state.pkl", "rb") as f:
         self.__dict__.update(pickle.load(f))
 
@@ -464,8 +467,7 @@ def load_model(path) -> Forecaster:
     return obj
 
 
-Forecaster.save, Forecaster._save_state, Forecaster._load_state = _save, _save_state, _load_state
-Forecaster.load = staticmethod(load_model)
+Forecaster.load = staticmethod(load_model)  # `ARIMA.load(path)` reads as `load_model(path)`
 
 # %% ../../nbs/05_models.ipynb #a8978f27
 def normal_bands(yhat, sd, levels) -> dict:

@@ -10,6 +10,7 @@ import warnings
 from collections import Counter
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from ..errors import ConfigError
 from . import Forecaster, normal_bands
 
@@ -237,7 +238,8 @@ class ARIMA(Forecaster):
         return m if (self.params["seasonal"] is True or m in (4, 12)) and len(y) >= 3 * m else 1
 
 # %% ../../nbs/05a_arima.ipynb #ad684a5c
-def _arima_fit(self, y, X):
+@patch
+def _fit(self: ARIMA, y, X):
     p, counter = self.params, Counter()
     self.search_table_ = None
     if p["order"] is None:
@@ -285,18 +287,21 @@ def _arima_fit(self, y, X):
         )
 
 
-def _arima_predict(self, h, X, levels):
+@patch
+def _predict(self: ARIMA, h, X, levels):
     fc = self.res_.get_forecast(h, exog=None if X is None else X.to_numpy())
     yhat = np.asarray(fc.predicted_mean)
     return yhat, normal_bands(yhat, np.asarray(fc.se_mean), levels)  # what conf_int computes, for all levels at once
 
 
-def _arima_update(self, y_new, X_new):
+@patch
+def _update(self: ARIMA, y_new, X_new):
     "Filter the new observations with the fitted parameters (state-space `extend`): no optimisation."
     self.res_ = self.res_.extend(y_new.to_numpy(), exog=None if X_new is None else X_new.to_numpy())
 
 
-def _summary(self) -> pd.Series:
+@patch
+def summary(self: ARIMA) -> pd.Series:
     "The chosen model in one line: orders, trend, AICc, parameters and collected warnings."
     return pd.Series(
         {
@@ -310,17 +315,9 @@ def _summary(self) -> pd.Series:
     )
 
 
-def _str(self):
+@patch
+def __str__(self: ARIMA):
     if getattr(self, "res_", None) is None:
         return repr(self)
     seasonal = f"{self.seasonal_order_}" if any(self.seasonal_order_[:3]) else ""
     return f"ARIMA{self.order_}{seasonal} trend={self.trend_!r}" + (" on log values" if self.log else "")
-
-
-ARIMA._fit, ARIMA._predict, ARIMA._update, ARIMA.summary, ARIMA.__str__ = (
-    _arima_fit,
-    _arima_predict,
-    _arima_update,
-    _summary,
-    _str,
-)

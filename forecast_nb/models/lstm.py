@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from ..errors import ConfigError, SeriesTooShortError
 from ..prep import Scaler, Windows, make_windows, last_window, to_tf_dataset
 from . import Forecaster
@@ -205,11 +206,13 @@ class LSTM(Forecaster):
         self.min_train = n_win + p["lookback"] + H  # rows for the fewest windows a fit accepts
 
 # %% ../../nbs/05c_lstm.ipynb #fed5cdef
-def _scaled_X(self, X):
+@patch
+def _scaled_X(self: LSTM, X):
     return None if X is None else self.x_scaler_.transform(X.to_numpy(dtype="float64"))
 
 
-def _fit(self, y, X):
+@patch
+def _fit(self: LSTM, y, X):
     "Train on the windows of `y` (and `X`): scalers on the training rows, early stopping on the last windows."
     tf, keras = _keras()
     p = self.params
@@ -253,15 +256,14 @@ def _fit(self, y, X):
         "validation_origins": (w.origins[-n_val], w.origins[-1]) if n_val else None,
     }
 
-
-LSTM._scaled_X, LSTM._fit = _scaled_X, _fit
-
 # %% ../../nbs/05c_lstm.ipynb #119c0e9a
-def _net(self, x: np.ndarray) -> np.ndarray:
+@patch
+def _net(self: LSTM, x: np.ndarray) -> np.ndarray:
     return np.asarray(self.model_.predict_on_batch(x), dtype="float64")
 
 
-def _predict(self, h, X, levels):
+@patch
+def _predict(self: LSTM, h, X, levels):
     "Forecast from the window ending at the last row seen."
     L = self.params["lookback"]
     v = self.y_.to_numpy(dtype="float64")[-(L + 1) :]
@@ -270,11 +272,13 @@ def _predict(self, h, X, levels):
     return from_changes(self._net(x), v[-1:], self.scaler_)[0, :h], {}
 
 
-def _update(self, y_new, X_new):
+@patch
+def _update(self: LSTM, y_new, X_new):
     "Nothing to do: the next forecast reads its window from the history, which the base class extends."
 
 
-def _calibration_errors(self, y, X, start: int) -> np.ndarray:
+@patch
+def _calibration_errors(self: LSTM, y, X, start: int) -> np.ndarray:
     "The base class's calibration errors (origins x steps), from one batched forward pass instead of a roll."
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -288,11 +292,9 @@ def _calibration_errors(self, y, X, start: int) -> np.ndarray:
         actual[: size - k, k] = v[start + k :]
     return actual - yhat
 
-
-LSTM._net, LSTM._predict, LSTM._update, LSTM._calibration_errors = _net, _predict, _update, _calibration_errors
-
 # %% ../../nbs/05c_lstm.ipynb #53b579ac
-def _save_state(self, path: Path):
+@patch
+def _save_state(self: LSTM, path: Path):
     "`model.keras` (Keras' format), `scalers.json` (`Scaler.to_dict`), `state.pkl` (parameters, history, conformal errors)."
     self.model_.save(path / "model.keras")
     scalers = {"changes": self.scaler_.to_dict(), "X": self.x_scaler_.to_dict() if self.x_scaler_ is not None else None}
@@ -302,7 +304,8 @@ def _save_state(self, path: Path):
         pickle.dump(state, f)
 
 
-def _load_state(self, path: Path):
+@patch
+def _load_state(self: LSTM, path: Path):
     _, keras = _keras()
     with open(path / "state.pkl", "rb") as f:
         self.__dict__.update(pickle.load(f))
@@ -310,6 +313,3 @@ def _load_state(self, path: Path):
     self.scaler_ = Scaler.from_dict(scalers["changes"])
     self.x_scaler_ = Scaler.from_dict(scalers["X"]) if scalers["X"] else None
     self.model_ = keras.saving.load_model(path / "model.keras", compile=False)
-
-
-LSTM._save_state, LSTM._load_state = _save_state, _load_state

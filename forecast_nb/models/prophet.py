@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from . import Forecaster
 from ..errors import ConfigError, FeatureError
 from ..prep import future_index
@@ -148,7 +149,8 @@ def _prophet_frame(index: pd.DatetimeIndex, y=None, X: pd.DataFrame | None = Non
     return pd.DataFrame(cols)
 
 
-def _new_model(self, columns):
+@patch
+def _new_model(self: Prophet, columns):
     "An unfitted Prophet with this forecaster's parameters, holidays and one regressor per feature column."
     p = self.params
     model = _import_prophet()(
@@ -177,15 +179,13 @@ def _new_model(self, columns):
     return model
 
 
-def _fit(self, y: pd.Series, X: pd.DataFrame | None, init: dict | None = None):
+@patch
+def _fit(self: Prophet, y: pd.Series, X: pd.DataFrame | None, init: dict | None = None):
     "Fit a new Prophet on `y` (and regressors `X`), warm-started from `init` if given."
     model = self._new_model([] if X is None else list(X.columns))
     with _quiet():
         model.fit(_prophet_frame(y.index, y, X), **({"init": init} if init else {}))
     self.model_, self.offset_ = model, 0.0
-
-
-Prophet._new_model, Prophet._fit = _new_model, _fit
 
 # %% ../../nbs/05b_prophet.ipynb #fbc47b89
 @contextmanager
@@ -212,7 +212,8 @@ def _no_sampling(model):
         model.uncertainty_samples = n
 
 
-def _predict(self, h: int, X: pd.DataFrame | None, levels):
+@patch
+def _predict(self: Prophet, h: int, X: pd.DataFrame | None, levels):
     "Prophet's yhat on the next `h` timestamps, and quantile bands of its predictive samples for each level."
     if levels and not self.params["uncertainty_samples"]:
         raise ConfigError(
@@ -230,9 +231,6 @@ def _predict(self, h: int, X: pd.DataFrame | None, levels):
         sims = self.model_.predictive_samples(future)["yhat"] + offset
     return yhat, {l: tuple(np.percentile(sims, [50 - l / 2, 50 + l / 2], axis=1)) for l in levels}
 
-
-Prophet._predict = _predict
-
 # %% ../../nbs/05b_prophet.ipynb #b0818e80
 def warm_start_params(model) -> dict:
     "Initial values for a new fit from a fitted Prophet's parameters (Prophet's docs, 'Updating fitted models')."
@@ -244,7 +242,8 @@ def warm_start_params(model) -> dict:
     return res
 
 
-def _update(self, y_new: pd.Series, X_new: pd.DataFrame | None):
+@patch
+def _update(self: Prophet, y_new: pd.Series, X_new: pd.DataFrame | None):
     "Refit on the history plus the new rows, warm-started from the current fit; or, with update_mode='anchor', re-anchor the level."
     if self.params["update_mode"] == "anchor":
         last = _prophet_frame(y_new.index[-1:], X=None if X_new is None else X_new.iloc[-1:])
@@ -256,11 +255,9 @@ def _update(self, y_new: pd.Series, X_new: pd.DataFrame | None):
     X = None if X_new is None else pd.concat([self.X_, X_new])
     self._fit(y, X, init=warm_start_params(self.model_))
 
-
-Prophet._update = _update
-
 # %% ../../nbs/05b_prophet.ipynb #6d0dd902
-def _save_state(self, path: Path):
+@patch
+def _save_state(self: Prophet, path: Path):
     from prophet.serialize import model_to_json
 
     (path / "prophet.json").write_text(model_to_json(self.model_))
@@ -268,13 +265,11 @@ def _save_state(self, path: Path):
         pickle.dump({k: v for k, v in self.__dict__.items() if k != "model_"}, f)
 
 
-def _load_state(self, path: Path):
+@patch
+def _load_state(self: Prophet, path: Path):
     _import_prophet()
     from prophet.serialize import model_from_json
 
     with open(path / "state.pkl", "rb") as f:
         self.__dict__.update(pickle.load(f))
     self.model_ = model_from_json((path / "prophet.json").read_text())
-
-
-Prophet._save_state, Prophet._load_state = _save_state, _load_state
