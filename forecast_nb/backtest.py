@@ -7,15 +7,17 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
+from functools import cached_property
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, SeriesTooShortError
 from .split import Window, walk_forward_windows
 from .features import FeatureSpec, build_features, design_matrix
 from .prep import exog_future
-from .metrics import evaluate
+from .metrics import evaluate, mae_by_step, mase
 from .models import Forecaster, get_model
 from .registry import alias_version, load_version
 
@@ -124,6 +126,12 @@ def _forecast_table(y: pd.Series, out: list) -> pd.DataFrame:
 POINT = ("mae", "rmse", "mape", "smape", "mase", "r2", "direction_accuracy")
 
 
+def _levels(f: pd.DataFrame) -> list[str]:
+    "The interval levels with both bounds in `f`, as `evaluate` finds them (`lo_80` and `hi_80`: '80')."
+    found = [re.fullmatch(r"lo_(\d+(?:\.\d+)?)", c) for c in f.columns]
+    return [m[1] for m in found if m and f"hi_{m[1]}" in f.columns]
+
+
 @dataclass
 class BacktestResult:
     "Walk-forward forecasts and their scores next to the naive baseline's."
@@ -148,30 +156,45 @@ class BacktestResult:
         table["ratio"] = table["model"] / table["naive"].replace(0, np.nan)  # naive makes no directional call: no ratio
         return table
 
-    @property
+    @cached_property
     def window_metrics(self) -> pd.DataFrame:
         "Scores per window (cutoff): the model's MAE, RMSE, MASE and coverage, naive's MAE, and the ratio."
-        rows = {}
-        for cutoff, part in self.forecasts.groupby("cutoff", sort=True):
-            model, naive = self._scores(part, cutoff)
-            coverage = {k: v for k, v in model.items() if k.startswith("coverage")}
-            rows[cutoff] = (
-                {"mae": model["mae"], "rmse": model["rmse"], "mase": model["mase"]}
-                | coverage
-                | {
-                    "naive_mae": naive["mae"],
-                    "mae_ratio": model["mae"] / naive["mae"] if naive["mae"] else np.nan,
-                    "refit": bool(part["refit"].iloc[0]),
-                }
-            )
-        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("cutoff")
+        f = self.forecasts
+        self._check_finite(f)
+        err = f["y"] - f["yhat"]
+        cols = {"mae": err.abs(), "rmse": err**2}
+        for lv in _levels(f):
+            cols[f"coverage_{lv}"] = f["y"].between(f[f"lo_{lv}"], f[f"hi_{lv}"]) * 100.0
+        cols |= {"naive_mae": (f["y"] - f["y_origin"]).abs(), "refit": f["refit"]}
+        how = {k: "first" if k == "refit" else "mean" for k in cols}
+        w = pd.DataFrame(cols).groupby(f["cutoff"], sort=True).agg(how)
+        w["rmse"] = np.sqrt(w["rmse"])
+        w.insert(2, "mase", w["mae"] / self._mase_scale(w.index))
+        w.insert(len(w.columns) - 1, "mae_ratio", w["mae"] / w["naive_mae"].replace(0, np.nan))
+        return w
+
+    def _check_finite(self, f: pd.DataFrame):
+        "Raise `evaluate`'s error (naming the value) for the first window with a NaN or infinite value."
+        cols = ["y", "yhat", "y_origin"] + [f"{b}_{lv}" for lv in _levels(f) for b in ("lo", "hi")]
+        bad = ~np.isfinite(f[cols].to_numpy(dtype="float64")).all(axis=1)
+        if bad.any():
+            cutoff = f["cutoff"][bad].min()
+            self._scores(f[f["cutoff"] == cutoff], cutoff)
+
+    def _mase_scale(self, cutoffs: pd.Index) -> np.ndarray:
+        "MASE's scale at each cutoff: the mean absolute one-step change of the series up to it, by cumulative sums."
+        diffs = np.abs(np.diff(self.y.to_numpy(dtype="float64")))
+        pos = self.y.index.get_indexer(cutoffs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.concatenate([[0.0], np.cumsum(diffs)])[pos] / pos
+        for k in np.flatnonzero((pos < 1) | (scale == 0)):  # too short or flat: `mase` says why
+            part = self.forecasts[self.forecasts["cutoff"] == cutoffs[k]]
+            mase(part["y"], part["yhat"], self.y.loc[: cutoffs[k]])
+        return scale
 
     def by_step(self) -> pd.DataFrame:
-        "MAE of the model and of naive by horizon step."
-        f = self.forecasts.assign(
-            err=lambda d: (d["y"] - d["yhat"]).abs(), naive_err=lambda d: (d["y"] - d["y_origin"]).abs()
-        )
-        return f.groupby("step")[["err", "naive_err"]].mean().rename(columns={"err": "mae", "naive_err": "naive_mae"})
+        "MAE of the model and of naive by horizon step, and the forecasts behind each (`metrics.mae_by_step`)."
+        return mae_by_step(self.forecasts)
 
     def to_frame(self) -> pd.DataFrame:
         return self.forecasts.copy()
