@@ -27,6 +27,7 @@ from forecast_nb.tracking import (
     fluent,
     mark_failed,
     mlflow_client,
+    nested_run,
     probe,
 )
 from .pyfunc import log_forecaster
@@ -189,76 +190,31 @@ class Logged:
     decision: str = ""  # what happened to the model, in words
 
 
-def _log_batch(client, run_id: str, metrics: list = (), params: list = (), tags: list = ()):
-    "MLflow's batch call, in chunks within its limits (1000 metrics, 100 params, 100 tags per call)."
-    metrics, params, tags = list(metrics), list(params), list(tags)
-    for i in range(0, max(len(metrics), len(params) * 10, len(tags) * 10, 1), 1000):
-        client.log_batch(
-            run_id,
-            metrics=metrics[i : i + 1000],
-            params=params[i // 10 : i // 10 + 100],
-            tags=tags[i // 10 : i // 10 + 100],
-        )
-
-
-def _nested(
-    client,
-    exp: str,
-    parent: str,
-    name: str,
-    stage: str,
-    metrics: dict,
-    params: dict,
-    tags: dict,
-    now: int,
-    failed: bool = False,
-):
-    "A nested run under `parent` (a model candidate or a tuning trial), logged in one batch."
-    from mlflow.entities import Metric, Param, RunTag
-
-    rid = client.create_run(
-        exp, run_name=name, tags={"mlflow.parentRunId": parent, "workflow.stage": stage}
-    ).info.run_id
-    client.log_batch(
-        rid,
-        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None and v == v],
-        params=[Param(k, v) for k, v in flat_params(params).items()],
-        tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items() if v is not None],
-    )
-    client.set_terminated(rid, "FAILED" if failed else "FINISHED")
-
-
 def _nested_runs(client, exp: str, parent: str, man: dict, now: int):
     "The candidates of every selection round and the tuning trials, each a run nested under the training run."
     for c in man["candidates"]:
-        _nested(
+        nested_run(
             client,
             exp,
             parent,
             f"candidate-{c['model']}-r{c['round']}",
-            "candidate",
             {f"val_{k}": c[k] for k in ("mae", "rmse", "mape", "mase", "mae_vs_naive")},
             {"model": c["model"], "model_params": json.loads(c["params"]) or {}},
-            {"round": c["round"]},
-            now,
+            {"workflow.stage": "candidate", "round": c["round"]},
+            timestamp=now,
         )
     for t in man["trials"]:
-        _nested(
+        nested_run(
             client,
             exp,
             parent,
             f"trial-{t['model']}-{t['method']}-{t['number']}",
-            "tuning",
             {"val_mae": t["value"], "trial_seconds": t["seconds"]},
             {"params": t["params"]},
-            {
-                "round": t["round"],
-                "tuning.method": t["method"],
-                "trial.state": t["state"],
-                "fail_reason": t["fail_reason"],
-            },
-            now,
+            {"workflow.stage": "tuning", "round": t["round"], "tuning.method": t["method"]}
+            | {"trial.state": t["state"], "fail_reason": t["fail_reason"]},
             failed=t["state"] == "FAIL",
+            timestamp=now,
         )
 
 
@@ -290,7 +246,7 @@ def upload(
         metrics = [Metric(k, v, now, 0) for k, v in man["metrics"].items()] + [
             Metric(k, v, now, i) for k, vs in man["windows"].items() for i, v in enumerate(vs) if v == v
         ]
-        _log_batch(client, rid, metrics, [Param(k, v) for k, v in man["params"].items()])
+        client.log_batch(rid, metrics, [Param(k, v) for k, v in man["params"].items()])  # MLflow chunks it
         client.log_artifacts(rid, str(folder / "artifacts"))
         for extra in folder.glob("*.ipynb"):
             client.log_artifact(rid, str(extra), "notebook")
@@ -298,8 +254,7 @@ def upload(
         logged = Logged(rid, decision="no final model (the split has no test part)")
         if (folder / "forecaster").exists():
             logged = _deploy(client, rid, folder, man, cfg, uri)
-        _log_batch(
-            client,
+        client.log_batch(
             rid,
             tags=[
                 RunTag("deploy.decision", logged.decision[:5000]),
