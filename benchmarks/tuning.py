@@ -11,7 +11,8 @@ Each configuration runs a fresh study in a temporary folder. Run: `.venv/bin/pyt
 import tempfile
 from forecast_nb.data import load
 from forecast_nb.tuning import tune
-from forecast_nb.tracking import tune_tracked, experiment_id
+from forecast_nb.tracking import experiment_id
+from forecast_nb.tuning_runs import tune_tracked
 from common import timed, report
 
 

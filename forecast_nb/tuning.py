@@ -366,7 +366,7 @@ def tune(
     study_name: str | None = None,  # study name (default: '<model>-<method>'); the same name resumes
     timeout: float | None = None,  # seconds per study
     n_jobs: int = 1,  # worker processes sharing each study (the same code as workers on many machines)
-    callbacks=(),  # Optuna trial callbacks (picklable for n_jobs > 1), e.g. tracking.TrialLogger
+    callbacks=(),  # Optuna trial callbacks (picklable for n_jobs > 1), e.g. tuning_runs.TrialLogger
     seed: int = 0,
     progress: bool = False,
 ) -> TuningResult:
