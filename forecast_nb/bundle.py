@@ -16,7 +16,7 @@ from .errors import ConfigError, WorkflowError, redact
 from .data import summarize
 from .split import Split, plot_split
 from .features import FeatureSpec
-from .models import load_model
+from .models import Forecaster, load_model
 from .backtest import Trained, deploy_decision
 from forecast_nb.tracking import (
     code_tags,
@@ -34,7 +34,7 @@ from .pyfunc import log_forecaster
 from .registry import promote, register
 
 # %% auto #0
-__all__ = ['write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending']
+__all__ = ['Bundle', 'write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending']
 
 # %% ../nbs/11a_bundle.ipynb #df1d1386
 def _figure(path: Path, draw):
@@ -90,6 +90,28 @@ def _write_tuning(out: Path, tuning: list) -> list[dict]:
         ]
     return trials
 
+# %% ../nbs/11a_bundle.ipynb #7c058ee4
+@dataclass
+class Bundle:
+    "A run's bundle: its folder, its manifest, and what deploying it needs (the final model, its features, the series)."
+
+    folder: Path
+    manifest: dict  # what `bundle.json` holds: config, params, tags, metrics, candidates, trials, ...
+    model: Forecaster | None = None  # the final model (None: the split had no test part)
+    spec: FeatureSpec | None = None  # the features it was trained with
+    series: pd.Series | None = None  # the target, to re-score the champion on the same test window
+
+    @classmethod
+    def read(cls, folder: str | Path) -> Bundle:
+        "A bundle as a later process finds it on disk."
+        folder = Path(folder)
+        man = json.loads((folder / "bundle.json").read_text())
+        if not (folder / "forecaster").exists():
+            return cls(folder, man)
+        spec = FeatureSpec.from_json((folder / "artifacts" / "features" / "spec.json").read_text())
+        y = pd.read_parquet(folder / "series.parquet").iloc[:, 0]
+        return cls(folder, man, load_model(folder / "forecaster"), spec, y)
+
 # %% ../nbs/11a_bundle.ipynb #a46338f6
 def write_bundle(
     folder: Path,
@@ -99,7 +121,7 @@ def write_bundle(
     feats: Features,
     sel: Selection,
     final: Trained | None,
-) -> Path:
+) -> Bundle:
     "Everything the run computed, on disk (passwords masked): what MLflow gets (params, tags, metrics, artifacts, the model) and what deployment needs."
     folder = Path(folder)
     art = folder / "artifacts"
@@ -168,8 +190,10 @@ def write_bundle(
         "model_name": model_name(cfg, df),
         "created": time.time(),
     }
-    (folder / "bundle.json").write_text(json.dumps(manifest, default=str, indent=1))
-    return folder
+    text = json.dumps(manifest, default=str, indent=1)
+    (folder / "bundle.json").write_text(text)
+    model = None if final is None else final.model
+    return Bundle(folder, json.loads(text), model, feats.spec, df[df.attrs["target"]])
 
 # %% ../nbs/11a_bundle.ipynb #55c75396
 def model_name(cfg: TrainConfig, df: pd.DataFrame) -> str:
@@ -219,14 +243,14 @@ def _nested_runs(client, exp: str, parent: str, man: dict, now: int):
 
 
 def upload(
-    folder,  # a bundle written by `write_bundle`
-    tracking_uri: str | None = None,
-) -> Logged:  # where to log (default: the run's own tracking_uri)
+    bundle: Bundle | str | Path,  # from `write_bundle`, or the folder of one (read back from disk)
+    tracking_uri: str | None = None,  # where to log (default: the run's own tracking_uri)
+) -> Logged:
     "Log a bundle to MLflow (a parent run, a nested candidate run, the pyfunc model), then register and deploy it as its config says."
     from mlflow.entities import Metric, Param, RunTag
 
-    folder = Path(folder)
-    man = json.loads((folder / "bundle.json").read_text())
+    b = bundle if isinstance(bundle, Bundle) else Bundle.read(bundle)
+    folder, man = b.folder, b.manifest
     cfg = TrainConfig.from_dict(man["config"])
     uri = tracking_uri or cfg.tracking_uri
     if ":***@" in uri:  # masked when the bundle was written
@@ -252,8 +276,8 @@ def upload(
             client.log_artifact(rid, str(extra), "notebook")
         _nested_runs(client, exp, rid, man, now)
         logged = Logged(rid, decision="no final model (the split has no test part)")
-        if (folder / "forecaster").exists():
-            logged = _deploy(client, rid, folder, man, cfg, uri)
+        if b.model is not None:
+            logged = _deploy(client, rid, b, cfg, uri)
         client.log_batch(
             rid,
             tags=[
@@ -282,11 +306,11 @@ def _supersede(client, folder: Path):
         pass  # the store lost it, or never had it
 
 # %% ../nbs/11a_bundle.ipynb #628490e7
-def _deploy(client, rid: str, folder: Path, man: dict, cfg: TrainConfig, uri: str) -> Logged:
+def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
     "Log the final model as a pyfunc; register it if it passed the gate; promote it if it also beats the champion on the same test window."
     import mlflow
 
-    model = load_model(folder / "forecaster")
+    man = b.manifest
     meta = {
         "data_start": man["tags"]["data.start"],
         "data_end": man["tags"]["data.end"],
@@ -295,9 +319,7 @@ def _deploy(client, rid: str, folder: Path, man: dict, cfg: TrainConfig, uri: st
         "config": man["config"],
     }  # what monitoring retrains with
     with fluent(uri), mlflow.start_run(run_id=rid):
-        info = log_forecaster(
-            model, FeatureSpec.from_json((folder / "artifacts" / "features" / "spec.json").read_text()), metadata=meta
-        )
+        info = log_forecaster(b.model, b.spec, metadata=meta)
     if man["gate_passed"] is False:
         return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
     if not cfg.register:
@@ -321,8 +343,7 @@ def _deploy(client, rid: str, folder: Path, man: dict, cfg: TrainConfig, uri: st
         return Logged(
             rid, str(mv.version), decision=f"registered as {name} v{mv.version}; not promoted (promote=False)"
         )
-    y = pd.read_parquet(folder / "series.parquet").iloc[:, 0]
-    d = deploy_decision(name, man["metrics"]["test_mae"], y, man["test_start"], cfg.horizon, client)
+    d = deploy_decision(name, man["metrics"]["test_mae"], b.series, man["test_start"], cfg.horizon, client)
     if d["champion"] is not None:
         client.log_metric(rid, "champion_test_mae", d["champion_mae"])
     if not d["promote"]:
@@ -349,6 +370,6 @@ def upload_pending(folder: Path | None = None, tracking_uri: str | None = None) 
     "Upload every pending bundle (oldest first); each one uploaded is removed, the rest stay."
     out = []
     for b in sorted(p for p in (folder or pending_dir()).glob("*") if (p / "bundle.json").exists()):
-        out.append(upload(b, tracking_uri))
+        out.append(upload(b, tracking_uri))  # read back from disk: this process did not write it
         shutil.rmtree(b)
     return out

@@ -19,7 +19,7 @@ from .features import FeatureSpec, build_features, design_matrix, check_no_leaka
 from .models import get_model
 from .backtest import Trained, walk_forward
 from .registry import Gate
-from .bundle import Logged, pending_dir, upload, write_bundle
+from .bundle import Bundle, Logged, pending_dir, upload, write_bundle
 
 # %% auto #0
 __all__ = ['Features', 'feature_step', 'model_step', 'test_step', 'Selection', 'tune_step', 'select_step', 'TrainingResult',
@@ -162,17 +162,17 @@ def _keep(
     sel: Selection,
     final: Trained | None,
     notebook=None,
-) -> Path:
+) -> Bundle:
     "Write the run's bundle to a new folder under `pending_dir()`; a bundle that cannot be written whole leaves no folder behind."
     folder = pending_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     try:
-        write_bundle(folder, cfg, df, split, feats, sel, final)
+        bundle = write_bundle(folder, cfg, df, split, feats, sel, final)
         if notebook is not None:
             shutil.copy(notebook, folder / Path(notebook).name)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return folder
+    return bundle
 
 # %% ../nbs/11_pipeline.ipynb #1c2514c6
 @dataclass
@@ -265,9 +265,10 @@ def run_training(
     best = sel.best
     name = best.name if best else _candidates(cfg)[0]  # no validation part: the first candidate as configured
     final = test_step(cfg, df, split, name, best.params if best else cfg.params_for(name))
-    folder = _keep(cfg, df, split, feats, sel, final, notebook)  # on disk first: nothing computed is lost
+    bundle = _keep(cfg, df, split, feats, sel, final, notebook)  # on disk first: nothing computed is lost
+    folder = bundle.folder
     try:
-        logged = upload(folder, cfg.tracking_uri)
+        logged = upload(bundle, cfg.tracking_uri)  # from memory: the model is not read back from disk
     except TrackingUnavailableError as e:
         raise TrackingUnavailableError(
             e.message,
