@@ -28,11 +28,11 @@ from forecast_nb.errors import (
     SeriesTooShortError,
     redact,
 )
+from .freq import format_dates, resolve_freq, span_grid
 
 # %% auto #0
 __all__ = ['log', 'SAMPLES_DIR', 'SQL_SCHEMES', 'DATE_NAMES', 'PRICE_COLUMNS', 'sample_names', 'db_url', 'read_source',
-           'to_time_index', 'infer_freq', 'trading_calendar', 'resolve_freq', 'format_dates', 'check_positive', 'load',
-           'summarize', 'list_samples']
+           'to_time_index', 'check_positive', 'load', 'summarize', 'list_samples']
 
 # %% ../nbs/01_data.ipynb #1f1ac1db
 log = logging.getLogger("forecast_nb.data")
@@ -353,100 +353,7 @@ def to_time_index(raw: pd.DataFrame, date_col: str | None = None, tz: str | None
     df.index = idx.rename("date")
     return df
 
-# %% ../nbs/01_data.ipynb #b13748c5
-def _step_offset(idx: pd.DatetimeIndex) -> str:
-    "A frequency alias from the most common step between timestamps."
-    steps = pd.Series(idx[1:] - idx[:-1])
-    step = steps.mode().iloc[0]
-    days = step / pd.Timedelta(days=1)
-    midnight = (idx == idx.normalize()).all()
-    if days == 1 and midnight:
-        return "B" if (idx.day_of_week < 5).all() else "D"
-    if days == 7 and midnight:
-        return f"W-{idx[0].day_name()[:3].upper()}"
-    for lo, hi, start, end, ok_start, ok_end in [
-        (28, 31, "MS", "ME", idx.is_month_start, idx.is_month_end),
-        (89, 92, "QS", "QE", idx.is_quarter_start, idx.is_quarter_end),
-        (365, 366, "YS", "YE", idx.is_year_start, idx.is_year_end),
-    ]:
-        if lo <= days <= hi and midnight:
-            if ok_start.all():
-                return start
-            if ok_end.all():
-                return end
-            raise FrequencyError(
-                f"steps of about {int(days)} days, but the dates are neither all period starts nor all period ends (e.g. {idx[~ok_start][0].date()})",
-                hint=f"pass freq= explicitly (e.g. '{start}') after aligning the dates",
-            )
-    if step <= pd.Timedelta(0):
-        raise FrequencyError("timestamps do not increase", hint="sort and de-duplicate the data")
-    return pd.tseries.frequencies.to_offset(step).freqstr
-
-
-def infer_freq(idx: pd.DatetimeIndex) -> str:
-    "Infer a pandas frequency alias for a sorted, de-duplicated index (tolerates gaps)."
-    if len(idx) < 3:
-        raise SeriesTooShortError(
-            f"{len(idx)} rows are too few to infer a frequency (need at least 3)",
-            hint="pass freq= explicitly or load more data",
-        )
-    with pd.option_context("future.infer_freq_returns_offset", True):
-        exact = pd.infer_freq(idx)
-    return exact.freqstr if exact is not None else _step_offset(idx)
-
-# %% ../nbs/01_data.ipynb #1756fea1
-def trading_calendar(
-    name: str, start: pd.Timestamp, end: pd.Timestamp, years_ahead: int = 5
-) -> pd.offsets.CustomBusinessDay:
-    "Trading days of exchange `name` (a `holidays` financial market code) from `start` to `years_ahead` after `end`."
-    import holidays
-
-    try:
-        closed = holidays.financial_holidays(name, years=range(start.year, end.year + years_ahead + 1))
-    except (NotImplementedError, KeyError, AttributeError) as e:
-        raise ConfigError(
-            f"calendar={name!r} is not a known market calendar",
-            hint="use 'NYSE' or another `holidays.list_supported_financial()` code, or calendar=None",
-            parameter="calendar",
-        ) from e
-    return pd.offsets.CustomBusinessDay(holidays=sorted(closed))
-
-# %% ../nbs/01_data.ipynb #a8669550
-def _grid(idx: pd.DatetimeIndex, freq) -> pd.DatetimeIndex:
-    return pd.date_range(idx[0], idx[-1], freq=freq, tz=idx.tz)
-
-
-def resolve_freq(idx: pd.DatetimeIndex, freq=None, calendar: str | None = "auto"):
-    "The frequency offset for `idx` and the calendar used, if any: `(offset, calendar_name)`."
-    if freq is None:
-        freq = infer_freq(idx)
-    try:
-        offset = pd.tseries.frequencies.to_offset(freq)
-    except ValueError as e:
-        raise ConfigError(
-            f"freq={freq!r} is not a pandas frequency", hint="use e.g. 'B', 'D', 'W-SUN', 'MS', 'h'", parameter="freq"
-        ) from e
-    if calendar is None or offset.freqstr not in ("B", "C"):
-        return offset, None
-    name = "NYSE" if calendar == "auto" else calendar
-    cal = trading_calendar(name, idx[0], idx[-1])
-    closed = pd.DatetimeIndex(cal.holidays).tz_localize(idx.tz) if idx.tz else pd.DatetimeIndex(cal.holidays)
-    trades_on_holiday = idx.isin(closed).any()
-    closed_in_span = closed[(closed >= idx[0]) & (closed <= idx[-1]) & (closed.day_of_week < 5)]
-    if calendar == "auto" and (
-        trades_on_holiday or closed_in_span.empty or not closed_in_span.isin(_grid(idx, "B").difference(idx)).any()
-    ):
-        return offset, None
-    return cal, name
-
 # %% ../nbs/01_data.ipynb #b51d48b9
-def format_dates(idx, n=3) -> str:
-    "The first `n` timestamps as text (dates without a midnight time), for messages."
-    return ", ".join(str(t.date()) if t == t.normalize() else str(t) for t in idx[:n]) + (
-        " ..." if len(idx) > n else ""
-    )
-
-
 def _sort_and_check_duplicates(df: pd.DataFrame) -> pd.DataFrame:
     if not df.index.is_monotonic_increasing:
         log.warning("input was not in time order: sorted %d rows by date", len(df))
@@ -535,7 +442,7 @@ def _check_finite(df: pd.DataFrame, target: str, fill):
 # %% ../nbs/01_data.ipynb #eb30707f
 def _check_grid(df: pd.DataFrame, offset, fill, target: str) -> tuple[pd.DataFrame, int]:
     "Check timestamps against the frequency grid; fill the gaps if a policy is given. Returns (df, gaps found)."
-    grid = _grid(df.index, offset)
+    grid = span_grid(df.index, offset)
     off_grid = df.index.difference(grid)
     if len(off_grid):
         raise FrequencyError(

@@ -8,22 +8,10 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .errors import ConfigError, NotFittedError, SeriesTooShortError
+from .freq import infer_period
 
 # %% auto #0
-__all__ = ['PERIODS', 'infer_period', 'CausalSTL', 'stl_features']
-
-# %% ../nbs/03b_decompose.ipynb #0f3d7f45
-PERIODS = {"B": 5, "C": 5, "D": 7, "W": 52, "MS": 12, "ME": 12, "QS": 4, "QE": 4, "h": 24}
-
-
-def infer_period(freq) -> int:
-    "Seasonal period for a pandas frequency: 5 business days, 7 days, 52 weeks, 12 months, 4 quarters, 24 hours."
-    code = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0] if freq is not None else None
-    if code not in PERIODS:
-        raise ConfigError(
-            f"no seasonal period known for freq={code!r}", hint="pass period= explicitly", parameter="period"
-        )
-    return PERIODS[code]
+__all__ = ['CausalSTL', 'stl_features']
 
 # %% ../nbs/03b_decompose.ipynb #d14317e2
 class CausalSTL:

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 from .errors import ConfigError, NotFittedError, SeriesTooShortError, FeatureError
 from .data import check_positive
+from .freq import future_index
 from .features import FeatureSpec, build_features, calendar_features
 
 # %% auto #0
-__all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'future_index', 'exog_future']
+__all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'exog_future']
 
 # %% ../nbs/04_prep.ipynb #4376deb1
 SCALERS = ("standard", "minmax", "robust", "none")
@@ -168,17 +169,6 @@ def to_tf_dataset(windows: Windows, batch_size: int = 32, shuffle: bool = False,
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/04_prep.ipynb #612e7e68
-def future_index(index: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:
-    "The `horizon` timestamps after `index` on its frequency grid (e.g. the next NYSE trading days)."
-    if index.freq is None:
-        raise ConfigError(
-            "the index has no frequency, so future dates are unknown",
-            hint="load the data with forecast_nb.data.load, or set index.freq",
-            parameter="freq",
-        )
-    return pd.date_range(index[-1], periods=horizon + 1, freq=index.freq, name=index.name)[1:]
-
-
 def exog_future(
     history: pd.DataFrame,  # the series up to the forecast origin (as `load` returns it)
     spec: FeatureSpec,  # the model's feature recipe

@@ -6,7 +6,8 @@ from forecast_nb import errors as E
 from forecast_nb.data import load
 from forecast_nb.features import FeatureSpec, build_features, design_matrix
 from forecast_nb.indicators import compute_indicators
-from forecast_nb.prep import Scaler, make_windows, future_index, exog_future
+from forecast_nb.freq import future_index
+from forecast_nb.prep import Scaler, make_windows, exog_future
 from forecast_nb.decompose import CausalSTL
 
 

@@ -12,7 +12,8 @@ from forecast_nb.data import load
 from forecast_nb.errors import ConfigError, FeatureError
 from forecast_nb.features import FeatureSpec, build_features, design_matrix
 from forecast_nb.models import get_model, load_model
-from forecast_nb.prep import exog_future, future_index
+from forecast_nb.freq import future_index
+from forecast_nb.prep import exog_future
 
 pytest.importorskip("prophet")
 H = 10

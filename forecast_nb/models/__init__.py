@@ -21,14 +21,13 @@ from forecast_nb.errors import (
     MissingValueError,
     NotFittedError,
     SeriesTooShortError,
-    GapError,
 )
-from ..prep import future_index
-from ..data import format_dates, check_positive
+from ..data import check_positive
+from ..freq import check_continues, format_dates, future_index, infer_period
 
 # %% auto #0
-__all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'check_continues', 'load_model', 'normal_bands', 'Naive',
-           'SeasonalNaive', 'Drift', 'get_model']
+__all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'load_model', 'normal_bands', 'Naive', 'SeasonalNaive',
+           'Drift', 'get_model']
 
 # %% ../../nbs/05_models.ipynb #9423b97e
 log = logging.getLogger("forecast_nb.models")
@@ -288,61 +287,6 @@ def conformal_bounds(abs_errors: np.ndarray, yhat: np.ndarray, level: float):
         lo[k], hi[k] = yhat[k] - q, yhat[k] + q
     return lo, hi
 
-# %% ../../nbs/05_models.ipynb #394b1248
-def check_continues(
-    index: pd.DatetimeIndex,  # the history's index, with its frequency
-    new,  # the timestamps of the new observations
-) -> pd.DatetimeIndex:
-    "The timestamps that continue `index` for `new`; a GapError naming what is missing or misplaced otherwise."
-    expected = future_index(index, len(new))
-    if not pd.api.types.is_numeric_dtype(new):
-        new = pd.DatetimeIndex(new)  # dates as text too, not row numbers
-    if isinstance(new, pd.DatetimeIndex) and len(new) == len(expected) and (new == expected).all():
-        return expected
-    start = format_dates(expected[:1])
-    if not isinstance(new, pd.DatetimeIndex):
-        raise GapError(
-            f"new observations have no timestamps (a {type(new).__name__})",
-            hint=f"pass a Series on a DatetimeIndex that continues the series from {start}",
-            rows=[expected[0]],
-        )
-    hint = f"send the observations from {start} on, in order, none left out"
-    if not new.is_monotonic_increasing or new.has_duplicates:
-        raise GapError(
-            "the new observations are out of time order or repeat a timestamp", hint=hint, rows=list(new[:10])
-        )
-    if new[0] <= index[-1]:
-        raise GapError(
-            f"new observations start at {format_dates(new[:1])}, but the history already runs to "
-            f"{format_dates(index[-1:])}",
-            hint=f"{hint} (only those after the history)",
-            rows=[expected[0]],
-        )
-    grid = pd.date_range(expected[0], new[-1], freq=index.freq)
-    off = new.difference(grid)
-    if len(off):
-        raise GapError(
-            f"{len(off)} new timestamp(s) fall off the series' {index.freqstr} grid, e.g. {format_dates(off)}",
-            hint=hint,
-            rows=list(off[:10]),
-        )
-    raise _missing_error(grid.difference(new), index, new, hint)
-
-
-def _missing_error(missing: pd.DatetimeIndex, index: pd.DatetimeIndex, new: pd.DatetimeIndex, hint: str) -> GapError:
-    "A GapError for the timestamps `new` leaves out: how many, the first few, and where."
-    first, last, end = format_dates(new[:1]), format_dates(new[-1:]), format_dates(index[-1:])
-    before, inside = int((missing < new[0]).sum()), int((missing > new[0]).sum())
-    where = [f"{before} between the end of the history ({end}) and the first new observation ({first})"] * bool(
-        before
-    ) + [f"{inside} inside the new observations ({first} to {last})"] * bool(inside)
-    return GapError(
-        f"{len(missing)} timestamp(s) missing against freq {index.freqstr}, first at "
-        f"{format_dates(missing, 5)}: {' and '.join(where)}",
-        hint=f"{hint} (add the missing ones, or fill them first)",
-        rows=list(missing[:10]),
-    )
-
 # %% ../../nbs/05_models.ipynb #1d1a5f7d
 @patch
 def predict(self: Forecaster, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
@@ -498,8 +442,6 @@ class SeasonalNaive(Forecaster):
     defaults = {"season_length": None}
 
     def _fit(self, y, X):
-        from forecast_nb.decompose import infer_period
-
         m = self.params["season_length"] or infer_period(y.index.freq)
         if len(y) <= m:
             raise SeriesTooShortError(

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from ..errors import ConfigError
+from ..freq import infer_period
 from . import Forecaster, normal_bands
 
 # %% auto #0
@@ -227,8 +228,6 @@ class ARIMA(Forecaster):
 
     def _period(self, y) -> int:
         "Seasonal period for the automatic search: monthly and quarterly data by default ('auto'), any frequency when seasonal=True."
-        from forecast_nb.decompose import infer_period
-
         if self.params["seasonal"] is False:
             return 1
         try:

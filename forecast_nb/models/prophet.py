@@ -13,7 +13,7 @@ import pandas as pd
 from fastcore.basics import patch
 from . import Forecaster
 from ..errors import ConfigError, FeatureError
-from ..prep import future_index
+from ..freq import future_index
 
 # %% auto #0
 __all__ = ['Prophet', 'warm_start_params']
