@@ -12,6 +12,7 @@ import pandas as pd
 from .errors import ConfigError, FeatureError, LeakageError
 from .indicators import compute_indicators, SPECIAL
 from .decompose import stl_features
+from .freq import holiday_dates
 
 # %% auto #0
 __all__ = ['log', 'WINDOW_STATS', 'CALENDAR_PREFIX', 'FeatureSpec', 'lag_window_features', 'calendar_features', 'build_features',
@@ -168,21 +169,8 @@ def calendar_features(
         "cal_month_end": month_end,
     }
     if holidays:
-        import holidays as hol
-
-        years = range(index[0].year, index[-1].year + 1)
-        try:
-            days = hol.country_holidays(holidays, years=years)
-        except NotImplementedError:
-            try:
-                days = hol.financial_holidays(holidays, years=years)
-            except NotImplementedError as e:
-                raise ConfigError(
-                    f"holidays={holidays!r} is neither a country nor a market code",
-                    hint="use e.g. 'US', 'DE' or 'NYSE'",
-                    parameter="holidays",
-                ) from e
-        cols["cal_holiday"] = index.normalize().isin(pd.DatetimeIndex(sorted(days)))
+        days = holiday_dates(holidays, range(index[0].year, index[-1].year + 1), parameter="holidays")
+        cols["cal_holiday"] = index.normalize().isin(days)
     return pd.DataFrame({k: np.asarray(v, dtype="int8") for k, v in cols.items()}, index=index)
 
 # %% ../nbs/03_features.ipynb #ed741f0d

@@ -8,8 +8,8 @@ import pandas as pd
 from .errors import ConfigError, FrequencyError, GapError, SeriesTooShortError
 
 # %% auto #0
-__all__ = ['PERIODS', 'infer_freq', 'trading_calendar', 'span_grid', 'resolve_freq', 'format_dates', 'infer_period',
-           'future_index', 'check_continues']
+__all__ = ['PERIODS', 'infer_freq', 'holiday_dates', 'trading_calendar', 'span_grid', 'resolve_freq', 'format_dates',
+           'infer_period', 'future_index', 'check_continues']
 
 # %% ../nbs/01a_freq.ipynb #2a50d931
 def _step_offset(idx: pd.DatetimeIndex) -> str:
@@ -53,21 +53,36 @@ def infer_freq(idx: pd.DatetimeIndex) -> str:
     return exact.freqstr if exact is not None else _step_offset(idx)
 
 # %% ../nbs/01a_freq.ipynb #5405a9fd
+def holiday_dates(
+    code,  # a country ('US', 'DE') or market ('NYSE', 'XNYS', 'ECB') code of the `holidays` package
+    years,  # the years to list
+    parameter: str = "holidays",  # the parameter that gave `code`, named in the error
+    markets_only: bool = False,  # market codes only (a trading calendar), not countries
+) -> pd.DatetimeIndex:
+    "The holidays of `code` in `years`, sorted; a `ConfigError` naming `parameter` if the code is unknown."
+    import holidays
+
+    lookups = ([] if markets_only else [holidays.country_holidays]) + [holidays.financial_holidays]
+    for lookup in lookups if isinstance(code, str) else []:
+        try:
+            return pd.DatetimeIndex(sorted(lookup(code, years=years)))
+        except (NotImplementedError, KeyError, AttributeError):
+            pass
+    kind, example = ("market", "'NYSE'") if markets_only else ("country or market", "'US', 'DE' or 'NYSE'")
+    raise ConfigError(
+        f"{parameter}={code!r} is not a {kind} code of the holidays package",
+        hint=f"use e.g. {example} (`holidays.list_supported_{'financial' if markets_only else 'countries'}()`)"
+        f", or {parameter}=None",
+        parameter=parameter,
+    )
+
+
 def trading_calendar(
     name: str, start: pd.Timestamp, end: pd.Timestamp, years_ahead: int = 5
 ) -> pd.offsets.CustomBusinessDay:
     "Trading days of exchange `name` (a `holidays` financial market code) from `start` to `years_ahead` after `end`."
-    import holidays
-
-    try:
-        closed = holidays.financial_holidays(name, years=range(start.year, end.year + years_ahead + 1))
-    except (NotImplementedError, KeyError, AttributeError) as e:
-        raise ConfigError(
-            f"calendar={name!r} is not a known market calendar",
-            hint="use 'NYSE' or another `holidays.list_supported_financial()` code, or calendar=None",
-            parameter="calendar",
-        ) from e
-    return pd.offsets.CustomBusinessDay(holidays=sorted(closed))
+    closed = holiday_dates(name, range(start.year, end.year + years_ahead + 1), parameter="calendar", markets_only=True)
+    return pd.offsets.CustomBusinessDay(holidays=list(closed))
 
 # %% ../nbs/01a_freq.ipynb #7db86322
 def span_grid(idx: pd.DatetimeIndex, freq) -> pd.DatetimeIndex:

@@ -13,7 +13,7 @@ import pandas as pd
 from fastcore.basics import patch
 from . import Forecaster
 from ..errors import ConfigError, FeatureError
-from ..freq import future_index
+from ..freq import future_index, holiday_dates
 
 # %% auto #0
 __all__ = ['Prophet', 'warm_start_params']
@@ -117,7 +117,7 @@ class Prophet(Forecaster):
                     "e.g. 'auto', False, or 10 (a whole number >= 0)",
                 )
         if p["country_holidays"] is not None:
-            self._check_country(p["country_holidays"])
+            holiday_dates(p["country_holidays"], (), parameter="country_holidays")  # a code Prophet can read
         if not _whole(p["uncertainty_samples"]):
             bad("uncertainty_samples", "must be a whole number >= 0", "e.g. 1000; 0 for point forecasts only")
         if not (p["seed"] is None or _whole(p["seed"])):
@@ -127,16 +127,6 @@ class Prophet(Forecaster):
                 "update_mode",
                 "is not an update mode",
                 "use 'refit' (warm-started refit) or 'anchor' (no refit, level re-anchored)",
-            )
-
-    def _check_country(self, code):
-        import holidays
-
-        if not (isinstance(code, str) and hasattr(holidays, {"TU": "TR"}.get(code, code))):
-            raise ConfigError(
-                f"prophet: country_holidays={code!r} is not a country or market code of the holidays package",
-                hint="use a code such as 'US', 'DE', 'GB' or 'NYSE', or None",
-                parameter="country_holidays",
             )
 
 # %% ../../nbs/05b_prophet.ipynb #48d10b40
