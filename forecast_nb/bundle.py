@@ -47,7 +47,7 @@ def _figure(path: Path, draw):
 
 
 def _write_backtest(out: Path, part: str, trained: Trained) -> dict:
-    "A part's backtest as files (forecasts Parquet, summary, plots); returns its metrics, the naive baseline's beside them."
+    "A part's backtest as files (forecasts, summary, plots); its metrics, with the naive baseline's beside them."
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
@@ -113,77 +113,84 @@ class Bundle:
         return cls(folder, man, load_model(folder / "forecaster"), spec, y)
 
 # %% ../nbs/11a_bundle.ipynb #a46338f6
-def write_bundle(
-    folder: Path,
-    cfg: TrainConfig,
-    df: pd.DataFrame,
-    split: Split,
-    feats: Features,
-    sel: Selection,
-    final: Trained | None,
-) -> Bundle:
-    "Everything the run computed, on disk (passwords masked): what MLflow gets (params, tags, metrics, artifacts, the model) and what deployment needs."
-    folder = Path(folder)
-    art = folder / "artifacts"
-    (art / "data").mkdir(parents=True, exist_ok=True)
-    (art / "features").mkdir(exist_ok=True)
-    series = summarize(df)
+def _write_inputs(art: Path, df: pd.DataFrame, split: Split, feats) -> tuple[pd.Series, dict]:
+    "The data and the features as files (summary, split, feature spec and types); the data summary and metrics."
+    for sub in ("data", "features"):
+        (art / sub).mkdir(parents=True, exist_ok=True)
+    series, types = summarize(df), feats.frame.attrs["feature_types"]
     (art / "data" / "summary.json").write_text(series.to_json(date_format="iso"))
     (art / "data" / "split.txt").write_text(split.summary().to_string())
     _figure(art / "data" / "split.png", lambda: plot_split(split))
     (art / "features" / "spec.json").write_text(feats.spec.to_json())
-    (art / "features" / "types.json").write_text(json.dumps(feats.frame.attrs["feature_types"]))
+    (art / "features" / "types.json").write_text(json.dumps(types))
     (art / "features" / "design_summary.txt").write_text(feats.X.describe().T.to_string())
-    types = list(feats.frame.attrs["feature_types"].values())
-    metrics = {f"rows_{p}": float(r) for p, r in split.summary()["rows"].items()} | {
+    kinds = list(types.values())
+    return series, {f"rows_{p}": float(r) for p, r in split.summary()["rows"].items()} | {
         "gaps_filled": float(series["gaps"]),
         "warmup_rows": float(feats.warmup),
-        "features_past": float(types.count("past")),
-        "features_known": float(types.count("known")),
-        "tuning_rounds": float(sel.rounds),
+        "features_past": float(kinds.count("past")),
+        "features_known": float(kinds.count("known")),
     }
-    windows, best, verdict = {}, sel.best, sel.verdict
-    if best is not None:
-        metrics |= _write_backtest(art / "validation", "val", best)
-        windows = {
-            f"val_window_{k}": best.backtest.window_metrics[k].astype(float).tolist()
-            for k in ("mae", "naive_mae", "mae_ratio")
-        }
+
+
+def _write_selection(art: Path, sel) -> tuple[dict, dict]:
+    "The chosen model's validation backtest, the candidates and the gate's table as files; metrics, window values."
+    metrics, windows, verdict = {"tuning_rounds": float(sel.rounds)}, {}, sel.verdict
+    if sel.best is not None:
+        metrics |= _write_backtest(art / "validation", "val", sel.best)
+        wm = sel.best.backtest.window_metrics
+        windows = {f"val_window_{k}": wm[k].astype(float).tolist() for k in ("mae", "naive_mae", "mae_ratio")}
         sel.candidates.to_csv(art / "candidates.csv", index=False)
     if verdict is not None:
         verdict.table.to_csv(art / "gate.csv")
-        metrics |= {f"gate_{c}": float(v) for c, v in verdict.table["value"].items() if pd.notna(v)} | {
-            "gate_passed": float(verdict.passed)
-        }
+        metrics |= {f"gate_{c}": float(v) for c, v in verdict.table["value"].items() if pd.notna(v)}
+        metrics["gate_passed"] = float(verdict.passed)
+    return metrics, windows
+
+
+def _tags(cfg: TrainConfig, df: pd.DataFrame, model: str, verdict) -> dict:
+    "The run's tags: the data and the code, the leakage check, the chosen model, the gate's verdict (and why not)."
+    if cfg.gate is None or cfg.gate == "none":
+        gate = "off"
+    else:
+        gate = "no validation part" if verdict is None else "passed" if verdict.passed else "failed"
+    tags = data_tags(df, cfg.data) | code_tags() | {"leakage_check": "passed", "model": model, "gate": gate}
+    if verdict is not None and not verdict.passed:
+        tags["gate.reasons"] = "; ".join(verdict.reasons())[:5000]
+    return tags
+
+
+def write_bundle(
+    folder: str | Path,  # a new folder for the bundle
+    cfg: TrainConfig,  # the run's config
+    df: pd.DataFrame,  # the loaded series
+    split: Split,  # its chronological split
+    feats,  # the feature step's output (`pipeline.Features`)
+    sel,  # the selection (`pipeline.Selection`): best on validation, candidates, tuning, the gate's verdict
+    final: Trained | None,  # the final model's test backtest (None: the split has no test part)
+) -> Bundle:
+    "Everything the run computed, on disk (passwords masked): what MLflow gets, and what deploying needs."
+    folder = Path(folder)
+    art = folder / "artifacts"
+    series, metrics = _write_inputs(art, df, split, feats)
+    more, windows = _write_selection(art, sel)
+    metrics |= more
     if final is not None:
         metrics |= _write_backtest(art / "test", "test", final)
         final.model.save(folder / "forecaster")
-    df[[df.attrs["target"]]].to_parquet(folder / "series.parquet")
-    chosen = (best or final).name if (best or final) else cfg.model
-    params = (best or final).params if (best or final) else cfg.model_params
-    tags = (
-        data_tags(df, cfg.data)
-        | code_tags()
-        | {
-            "leakage_check": "passed",
-            "model": chosen,
-            "gate": "off"
-            if cfg.gate is None or cfg.gate == "none"
-            else ("passed" if verdict and verdict.passed else "failed" if verdict else "no validation part"),
-        }
-    )
-    if verdict is not None and not verdict.passed:
-        tags["gate.reasons"] = "; ".join(verdict.reasons())[:5000]
+    target = df.attrs["target"]
+    df[[target]].to_parquet(folder / "series.parquet")
+    last = sel.best or final
+    chosen = {"model": last.name, "params": last.params} if last else {"model": cfg.model, "params": cfg.model_params}
+    data = {f"data.{k}": series[k] for k in ("freq", "calendar", "target")}
     manifest = {
         "config": cfg.public_dict(),
-        "params": flat_params(cfg.to_dict())
-        | flat_params({"chosen": {"model": chosen, "params": params}})
-        | flat_params({f"data.{k}": series[k] for k in ("freq", "calendar", "target")}),
-        "tags": tags,
+        "params": flat_params(cfg.to_dict()) | flat_params({"chosen": chosen}) | flat_params(data),
+        "tags": _tags(cfg, df, chosen["model"], sel.verdict),
         "metrics": metrics,
         "windows": windows,
-        "gate_passed": None if verdict is None else verdict.passed,
-        "chosen": {"model": chosen, "params": params},
+        "gate_passed": None if sel.verdict is None else sel.verdict.passed,
+        "chosen": chosen,
         "candidates": json.loads(sel.candidates.to_json(orient="records", double_precision=15)),
         "trials": _write_tuning(art / "tuning", sel.tuning),
         "test_start": len(df) - len(split.test),
@@ -192,12 +199,11 @@ def write_bundle(
     }
     text = json.dumps(manifest, default=str, indent=1)
     (folder / "bundle.json").write_text(text)
-    model = None if final is None else final.model
-    return Bundle(folder, json.loads(text), model, feats.spec, df[df.attrs["target"]])
+    return Bundle(folder, json.loads(text), final.model if final else None, feats.spec, df[target])
 
 # %% ../nbs/11a_bundle.ipynb #55c75396
 def model_name(cfg: TrainConfig, df: pd.DataFrame) -> str:
-    "The registered model's name: `cfg.model_name`, or one derived from the data source and target (`sample-aapl-close`)."
+    "The registered model's name: `cfg.model_name`, or one made of the data source and target (`sample-aapl-close`)."
     if cfg.model_name:
         return cfg.model_name
     stem = Path(cfg.data.split("?")[0]).name if not cfg.data.startswith(("sample:", "yfinance:")) else cfg.data
@@ -246,7 +252,7 @@ def upload(
     bundle: Bundle | str | Path,  # from `write_bundle`, or the folder of one (read back from disk)
     tracking_uri: str | None = None,  # where to log (default: the run's own tracking_uri)
 ) -> Logged:
-    "Log a bundle to MLflow (a parent run, a nested candidate run, the pyfunc model), then register and deploy it as its config says."
+    "Log a bundle to MLflow (a run, nested runs, the pyfunc model), then register and deploy it as its config says."
     from mlflow.entities import Metric, Param, RunTag
 
     b = bundle if isinstance(bundle, Bundle) else Bundle.read(bundle)
@@ -290,7 +296,7 @@ def upload(
 
 
 def _supersede(client, folder: Path):
-    "End the run an interrupted upload of this bundle left behind FAILED, so that it never stays RUNNING beside the complete one."
+    "End FAILED the run an interrupted upload of this bundle left, so it never stays RUNNING beside the complete one."
     from mlflow.exceptions import MlflowException
 
     if not (folder / "run_id").exists():
@@ -306,8 +312,18 @@ def _supersede(client, folder: Path):
         pass  # the store lost it, or never had it
 
 # %% ../nbs/11a_bundle.ipynb #628490e7
+def _description(man: dict, cfg: TrainConfig) -> str:
+    "The registered version's description: the model, the data and its span, the horizon, test MAE beside naive's."
+    chosen, tags, m, nan = man["chosen"], man["tags"], man["metrics"], float("nan")
+    return (
+        f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {redact(cfg.data)} "
+        f"({tags['data.start'][:10]} to {tags['data.end'][:10]}), {cfg.horizon} steps ahead; "
+        f"test MAE {m.get('test_mae', nan):.4g} vs naive {m.get('naive_test_mae', nan):.4g}"
+    )
+
+
 def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
-    "Log the final model as a pyfunc; register it if it passed the gate; promote it if it also beats the champion on the same test window."
+    "Log the final model as a pyfunc; register it if it passed the gate; promote it if it beats the champion."
     import mlflow
 
     man = b.manifest
@@ -324,41 +340,30 @@ def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
         return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
     if not cfg.register:
         return Logged(rid, decision="not registered (register=False)")
-    name = man["model_name"]
-    chosen = man["chosen"]
-    desc = (
-        f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {redact(cfg.data)} ({man['tags']['data.start'][:10]} to {man['tags']['data.end'][:10]}), "
-        f"{cfg.horizon} steps ahead; test MAE {man['metrics'].get('test_mae', float('nan')):.4g} vs naive {man['metrics'].get('naive_test_mae', float('nan')):.4g}"
-    )
-    mv = register(
-        info.model_uri,
-        name,
-        desc,
-        tags={k: v for k, v in man["tags"].items() if k.startswith("data.")}
-        | {"run_id": rid, "model": chosen["model"]},
-        client=client,
-        run_id=rid,
-    )
+    name, data = man["model_name"], {k: v for k, v in man["tags"].items() if k.startswith("data.")}
+    tags = data | {"run_id": rid, "model": man["chosen"]["model"]}
+    mv = register(info.model_uri, name, _description(man, cfg), tags=tags, client=client, run_id=rid)
     if not cfg.promote:
         return Logged(
             rid, str(mv.version), decision=f"registered as {name} v{mv.version}; not promoted (promote=False)"
         )
-    d = deploy_decision(name, man["metrics"]["test_mae"], b.series, man["test_start"], cfg.horizon, client)
-    if d["champion"] is not None:
-        client.log_metric(rid, "champion_test_mae", d["champion_mae"])
+    return _challenge(client, rid, b, cfg, name, str(mv.version))
+
+
+def _challenge(client, rid: str, b: Bundle, cfg: TrainConfig, name: str, version: str) -> Logged:
+    "Promote `version` if it beats the champion, re-scored on the same test window (`deploy_decision`)."
+    mae, said = b.manifest["metrics"]["test_mae"], f"registered as {name} v{version}"
+    d = deploy_decision(name, mae, b.series, b.manifest["test_start"], cfg.horizon, client)
+    if d["champion"] is None:
+        promote(name, version, client)
+        return Logged(rid, version, True, f"{said} and promoted to production: no champion yet")
+    client.log_metric(rid, "champion_test_mae", d["champion_mae"])
+    champion = f"v{d['champion']} ({d['champion_mae']:.4g}, {d['how']})"
     if not d["promote"]:
-        return Logged(
-            rid,
-            str(mv.version),
-            decision=f"registered as {name} v{mv.version}; production stays v{d['champion']}: its test MAE {d['champion_mae']:.4g} ({d['how']}) beats {man['metrics']['test_mae']:.4g}",
-        )
-    promote(name, mv.version, client)
-    vs = (
-        "no champion yet"
-        if d["champion"] is None
-        else f"beats v{d['champion']} ({d['champion_mae']:.4g}, {d['how']}) on the same test window"
-    )
-    return Logged(rid, str(mv.version), True, f"registered as {name} v{mv.version} and promoted to production: {vs}")
+        why = f"its test MAE {d['champion_mae']:.4g} ({d['how']}) beats {mae:.4g}"
+        return Logged(rid, version, decision=f"{said}; production stays v{d['champion']}: {why}")
+    promote(name, version, client)
+    return Logged(rid, version, True, f"{said} and promoted to production: beats {champion} on the same test window")
 
 # %% ../nbs/11a_bundle.ipynb #97fbc37e
 def pending_dir() -> Path:

@@ -55,7 +55,7 @@ def feature_step(cfg: TrainConfig, df: pd.DataFrame, split: Split) -> Features:
 
 # %% ../nbs/11_pipeline.ipynb #c1850ab9
 def _score_part(cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: int, end: int) -> Trained:
-    "Fit on the rows before `start`, forecast `horizon` steps from origins `step` apart up to `end` (refits every `refit_every`, `update` between)."
+    "Fit on the rows before `start`; forecast from origins `step` apart up to `end`, refit every `refit_every`."
     bt = walk_forward(
         get_model(name, **params),
         y.iloc[:end],
@@ -116,7 +116,7 @@ def _table(rows: list) -> pd.DataFrame:
 
 
 def tune_step(cfg: TrainConfig, df: pd.DataFrame, name: str, params: dict, round_: int, storage: str | None = None):
-    "Tune `name` on training + validation with `cfg.tuning` (a fresh study per run and round); returns the TuningResult."
+    "Tune `name` on training + validation with `cfg.tuning` (a fresh study per run and round); its TuningResult."
     from forecast_nb.tuning import tune
 
     cv = {"horizon": cfg.horizon, "step": cfg.step or cfg.horizon, "refit_every": cfg.refit_every or 20}
@@ -163,7 +163,7 @@ def _keep(
     final: Trained | None,
     notebook=None,
 ) -> Bundle:
-    "Write the run's bundle to a new folder under `pending_dir()`; a bundle that cannot be written whole leaves no folder behind."
+    "Write the run's bundle to a new folder under `pending_dir()`; one that cannot be written whole leaves none."
     folder = pending_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     try:
         bundle = write_bundle(folder, cfg, df, split, feats, sel, final)
@@ -177,7 +177,7 @@ def _keep(
 # %% ../nbs/11_pipeline.ipynb #1c2514c6
 @dataclass
 class TrainingResult:
-    "What a training run produced: the chosen model, its scores beside the baseline's, the gate's verdict, and where it went."
+    "What a training run produced: the chosen model, its scores beside naive's, the gate's verdict, where it went."
 
     config: TrainConfig
     data: pd.DataFrame
@@ -246,7 +246,7 @@ def run_training(
     notebook: str | Path | None = None,  # an executed notebook to log with the run (papermill passes its own output)
     **overrides,
 ) -> TrainingResult:  # any TrainConfig field, e.g. data='sample:CO2'
-    "The training workflow: load, split, features, select (and tune while the gate fails), test, log to MLflow, register, deploy."
+    "The training workflow: load, split, features, select (tune while the gate fails), test, log, register, deploy."
     import matplotlib
 
     if "inline" not in matplotlib.get_backend():
@@ -279,10 +279,9 @@ def run_training(
     except ForecastNBError:
         raise
     except Exception as e:  # a server that died mid-upload, a refused call: the bundle stays
+        first = str(e).splitlines()[0] if str(e) else ""
         raise WorkflowError(
-            f"logging the run to {cfg.tracking_uri} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[
-                :2000
-            ],
+            f"logging the run to {cfg.tracking_uri} failed: {type(e).__name__}: {first}"[:2000],
             hint=f"the run is kept in {folder}; `forecast-nb log-pending` uploads it (and ends the partial run)",
             pending=str(folder),
         ) from e
