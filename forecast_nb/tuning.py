@@ -133,36 +133,32 @@ def _spent(study) -> int:
     return sum(map(spends_budget, study.get_trials(deepcopy=False)))
 
 
-def _fail_orphans(study) -> None:
-    "Fail (and queue again) running trials whose worker died before its objective started: no heartbeat ever marks those stale."
+def _fail_orphans(study, storage) -> None:
+    "Fail, and queue again, running trials whose worker died before its objective started: no heartbeat finds those."
     import datetime as dt
-    import copy
+    import optuna
     from optuna.trial import TrialState as S
 
-    storage = study._storage
-    grace = dt.timedelta(
-        seconds=getattr(getattr(storage, "_backend", storage), "grace_period", None) or 15
-    )  # Optuna wraps the RDB storage in a cache
+    grace, teller = dt.timedelta(seconds=storage.grace_period or 15), None
     for t in study.get_trials(deepcopy=False, states=(S.RUNNING,)):
-        if "worker" not in t.user_attrs and t.datetime_start and dt.datetime.now() - t.datetime_start > grace:
-            try:
-                failed = storage.set_trial_state_values(t._trial_id, S.FAIL)
-            except Exception:
-                continue  # another worker got there first
-            retry = (
-                storage.get_heartbeat_stale_trial_callback()
-                if hasattr(storage, "get_heartbeat_stale_trial_callback")
-                else None
-            )
-            if failed and retry:
-                retry(study, copy.deepcopy(storage.get_trial(t._trial_id)))
+        if "worker" in t.user_attrs or not t.datetime_start or dt.datetime.now() - t.datetime_start <= grace:
+            continue
+        sampler = optuna.samplers.RandomSampler()  # no after-trial step (a grid sampler's would stop this worker)
+        teller = teller or optuna.load_study(study_name=study.study_name, storage=storage, sampler=sampler)
+        try:
+            failed = teller.tell(t.number, state=S.FAIL)
+        except Exception:
+            continue  # another worker got there first
+        retry = storage.get_heartbeat_stale_trial_callback()
+        if retry:
+            retry(study, failed)
 
 
 class _Budget:
-    "Trial callback: stop the worker when the study has `n` trials spent; while others' running trials hold the rest, wait for them."
+    "Trial callback: stop the worker once `n` trials are spent; while others' running trials hold the rest, wait."
 
-    def __init__(self, n: int, poll: float = 1.0):
-        self.n, self.poll = n, poll
+    def __init__(self, n: int, storage, poll: float = 1.0):
+        self.n, self.storage, self.poll = n, storage, poll
 
     def __call__(self, study, trial=None) -> None:
         import optuna
@@ -172,7 +168,7 @@ class _Budget:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
-            _fail_orphans(study)
+            _fail_orphans(study, self.storage)
             trials = study.get_trials(deepcopy=False)
             spent, held = sum(map(spends_budget, trials)), sum(map(_holds_slot, trials))
             if spent >= self.n:
@@ -183,8 +179,8 @@ class _Budget:
 
 
 def _surplus(study, trial, n: int) -> bool:
-    "Whether earlier trials (by storage id) already hold the whole budget: a race between workers' last trials."
-    return sum(_holds_slot(t) for t in study.get_trials(deepcopy=False) if t._trial_id < trial._trial_id) >= n
+    "Whether earlier trials (by number) already hold the whole budget: a race between workers' last trials."
+    return sum(_holds_slot(t) for t in study.get_trials(deepcopy=False) if t.number < trial.number) >= n
 
 # %% ../nbs/08_tuning.ipynb #013eaca2
 def _objective(name, base, space, method, y, cv, metric, n):
@@ -244,8 +240,9 @@ def run_study(
     space = space or get_model(model).search_space()
     if method == "grid":
         n_trials = min(n_trials, int(np.prod([len(v) for v in grid_space(space).values()])))
+    store = open_storage(storage)  # ours: the budget reads it (never Optuna's private `study._storage`)
     study = optuna.create_study(
-        storage=open_storage(storage),
+        storage=store,
         study_name=study_name or f"{model}-{method}",
         direction="minimize",
         sampler=_sampler(method, space, seed),
@@ -258,7 +255,7 @@ def run_study(
             n_trials=quota if quota is not None else n_trials - _spent(study),
             timeout=timeout,
             catch=(Exception,),
-            callbacks=[_Budget(n_trials)] + list(callbacks),
+            callbacks=[_Budget(n_trials, store)] + list(callbacks),
             show_progress_bar=progress,
         )
     return study
