@@ -4,11 +4,8 @@
 
 # %% ../nbs/01_data.ipynb #9eb34b8f
 from __future__ import annotations
-import logging
-import re
 import warnings
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import forecast_nb
 from forecast_nb.errors import (
@@ -16,26 +13,14 @@ from forecast_nb.errors import (
     DataSourceError,
     SourceNotFoundError,
     SourceUnavailableError,
-    DateColumnError,
-    TargetColumnError,
-    NonNumericTargetError,
-    MissingValueError,
-    DuplicateTimestampError,
-    FrequencyError,
-    GapError,
-    NonPositiveValueError,
-    ConstantSeriesError,
-    SeriesTooShortError,
     redact,
 )
-from .freq import format_dates, resolve_freq, span_grid
+from .validate import check_fill, to_time_index, validate
 
 # %% auto #0
-__all__ = ['log', 'SAMPLES_DIR', 'SQL_SCHEMES', 'DATE_NAMES', 'PRICE_COLUMNS', 'sample_names', 'db_url', 'read_source',
-           'to_time_index', 'check_positive', 'load', 'summarize', 'list_samples']
+__all__ = ['SAMPLES_DIR', 'SQL_SCHEMES', 'sample_names', 'db_url', 'read_source', 'load', 'summarize', 'list_samples']
 
 # %% ../nbs/01_data.ipynb #1f1ac1db
-log = logging.getLogger("forecast_nb.data")
 SAMPLES_DIR = Path(forecast_nb.__file__).parent / "samples"
 
 # %% ../nbs/01_data.ipynb #a8a03797
@@ -243,275 +228,6 @@ def read_source(
         return _read_yfinance(rest, **options)
     return _read_file(Path(source).expanduser(), **options)
 
-# %% ../nbs/01_data.ipynb #73410225
-DATE_NAMES = ("date", "datetime", "timestamp", "time", "ds", "period")
-
-
-def _normalise_name(c) -> str:
-    return re.sub(r"\W+", "_", str(c).strip().lower()).strip("_")
-
-
-def _find_date_column(df: pd.DataFrame, date_col: str | None) -> str | None:
-    if date_col is not None:
-        name = _normalise_name(date_col)
-        if name not in df.columns:
-            raise DateColumnError(
-                f"date column {date_col!r} not found",
-                hint=f"columns are {list(df.columns)}; pass date_col= one of them",
-                column=date_col,
-            )
-        return name
-    for name in DATE_NAMES:
-        if name in df.columns:
-            return name
-    if isinstance(df.index, pd.DatetimeIndex):
-        return None
-    raise DateColumnError(
-        f"no date column found among {list(df.columns)}",
-        hint=f"name it one of {DATE_NAMES} or pass date_col=",
-        column=None,
-    )
-
-# %% ../nbs/01_data.ipynb #e8d058d7
-_OFFSET = r"(?P<off>[+-]\d\d:?\d\d|Z|\s?UTC|\s?GMT)$"
-
-
-def _utc_offsets(values: pd.Series) -> pd.Series:
-    "The UTC offset written at the end of each date ('+01:00'; 'Z' and 'UTC' as '+00:00'), NaN where none is."
-    off = values.astype(str).str.strip().where(values.notna()).str.extract(_OFFSET)["off"].str.strip()
-    off = off.replace({"Z": "+00:00", "UTC": "+00:00", "GMT": "+00:00"})
-    return off.str.replace(r"^([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
-
-
-def _examples(values: pd.Series, mask) -> str:
-    return ", ".join(f"row {i}: {str(values.iloc[i])!r}" for i in np.flatnonzero(mask)[:2])
-
-
-def _check_one_clock(values: pd.Series, off: pd.Series, name: str):
-    "Refuse a date column that mixes dates with a UTC offset and dates without one."
-    aware, naive = off.notna().to_numpy(), (off.isna() & values.notna()).to_numpy()
-    if aware.any() and naive.any():
-        raise DateColumnError(
-            f"date column {name!r} mixes {int(naive.sum())} date(s) without a time zone ({_examples(values, naive)})"
-            f" and {int(aware.sum())} with a UTC offset ({_examples(values, aware)})",
-            hint="write every date with its offset or none (pd.to_datetime(column, utc=True) if naive means UTC)",
-            column=name,
-            rows=[int(i) for i in np.flatnonzero(naive)[:10]],
-        )
-
-# %% ../nbs/01_data.ipynb #c0fb4169
-def _offset_change(values: pd.Series, off: pd.Series) -> str | None:
-    "Where the written UTC offset first changes ('from +01:00 to +02:00 at row 11 (...)'); None if it never does."
-    o, pos = off.to_numpy(dtype=object), np.flatnonzero(off.notna().to_numpy())
-    changes = np.flatnonzero(o[pos][1:] != o[pos][:-1])
-    if not len(changes):
-        return None
-    a, b = pos[changes[0]], pos[changes[0] + 1]
-    return f"from {o[a]} to {o[b]} at row {b} ({str(values.iloc[a])!r}, then {str(values.iloc[b])!r})"
-
-
-def _parse_dates(values: pd.Series, name: str) -> tuple[pd.DatetimeIndex, str | None]:
-    "The dates as a DatetimeIndex (in UTC if they carry offsets), and where their UTC offset changes, if it does."
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.DatetimeIndex(values), None
-    off = _utc_offsets(values)
-    _check_one_clock(values, off, name)
-    parsed = pd.to_datetime(values, errors="coerce", utc=bool(off.notna().any()), format="mixed")
-    bad = parsed.isna() & values.notna() | values.isna()
-    if bad.any():
-        rows = [int(i) for i in np.flatnonzero(bad.to_numpy())[:5]]
-        raise DateColumnError(
-            f"{int(bad.sum())} value(s) in date column {name!r} do not parse as dates, first at row(s) {rows}: {list(values.iloc[rows])}",
-            hint="fix or drop those rows, or pass date_col= the right column",
-            column=name,
-            rows=rows,
-        )
-    return pd.DatetimeIndex(parsed), _offset_change(values, off)
-
-# %% ../nbs/01_data.ipynb #6354087f
-def to_time_index(raw: pd.DataFrame, date_col: str | None = None, tz: str | None = None) -> pd.DataFrame:
-    "Normalise column names and move the date column to a `DatetimeIndex` named `date` (not yet sorted)."
-    df = raw.copy()
-    df.columns = [_normalise_name(c) for c in df.columns]
-    dup = df.columns[df.columns.duplicated()].tolist()
-    if dup:
-        raise TargetColumnError(
-            f"column name(s) {dup} appear twice after normalising names",
-            hint="rename the columns so that each is unique",
-            column=dup[0],
-        )
-    name = _find_date_column(df, date_col)
-    if name is None:
-        idx = pd.DatetimeIndex(df.index)
-    else:
-        idx, change = _parse_dates(df[name], name)
-        df = df.drop(columns=name)
-        if change:
-            df.attrs["offset_change"] = (name, change)  # for `load`: explains an uneven grid
-    if tz is not None:
-        idx = idx.tz_convert(tz) if idx.tz is not None else idx.tz_localize(tz)
-    df.index = idx.rename("date")
-    return df
-
-# %% ../nbs/01_data.ipynb #b51d48b9
-def _sort_and_check_duplicates(df: pd.DataFrame) -> pd.DataFrame:
-    if not df.index.is_monotonic_increasing:
-        log.warning("input was not in time order: sorted %d rows by date", len(df))
-        df = df.sort_index(kind="stable")
-    dups = df.index[df.index.duplicated(keep=False)].unique()
-    if len(dups):
-        raise DuplicateTimestampError(
-            f"{len(dups)} timestamp(s) appear more than once, e.g. {format_dates(dups)}",
-            hint="drop or aggregate the duplicates, e.g. df.groupby(level=0).last()",
-            rows=list(dups[:10]),
-        )
-    return df
-
-# %% ../nbs/01_data.ipynb #b37a01a9
-def _choose_target(df: pd.DataFrame, target: str | None) -> str:
-    if target is not None:
-        name = _normalise_name(target)
-        if name not in df.columns:
-            raise TargetColumnError(
-                f"target column {target!r} not found",
-                hint=f"columns are {list(df.columns)}; pass target= one of them",
-                column=target,
-            )
-        return name
-    if "close" in df.columns:
-        return "close"
-    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    if len(numeric) == 1:
-        return numeric[0]
-    if not numeric:
-        raise TargetColumnError(
-            f"no numeric column to forecast among {list(df.columns)}",
-            hint="pass target= the column to forecast",
-            column=None,
-        )
-    raise TargetColumnError(
-        f"{len(numeric)} numeric columns and none is named 'close': {numeric}",
-        hint="pass target= the column to forecast",
-        column=None,
-    )
-
-
-def _check_numeric(df: pd.DataFrame, target: str) -> pd.DataFrame:
-    col = df[target]
-    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
-        num = pd.to_numeric(col, errors="coerce")
-        bad = num.isna() & col.notna()
-        if bad.any() or pd.api.types.is_bool_dtype(col):
-            where = df.index[bad.to_numpy()] if bad.any() else df.index
-            raise NonNumericTargetError(
-                f"target {target!r} holds {int(bad.sum()) or len(col)} non-numeric value(s), first at {format_dates(where)}: {list(col[where[:3]])}",
-                hint="clean those values or choose another target=",
-                column=target,
-                rows=list(where[:10]),
-            )
-        df = df.assign(**{target: num.astype("float64")})
-    return df
-
-# %% ../nbs/01_data.ipynb #6c3fd9d6
-def _check_finite(df: pd.DataFrame, target: str, fill):
-    y = df[target].to_numpy(dtype="float64")
-    inf = np.isinf(y)
-    if inf.any():
-        where = df.index[inf]
-        raise MissingValueError(
-            f"target {target!r} has {int(inf.sum())} infinite value(s), first at {format_dates(where)}",
-            hint="replace them at the source; infinities are never filled",
-            column=target,
-            rows=list(where[:10]),
-        )
-    nan = np.isnan(y)
-    if nan.any() and (fill is None or nan[0]):
-        where = df.index[nan]
-        hint = (
-            "the series starts with NaN: drop the leading rows"
-            if fill and nan[0]
-            else "pass fill='ffill' or fill='interpolate', or clean the data"
-        )
-        raise MissingValueError(
-            f"target {target!r} has {int(nan.sum())} NaN value(s), first at {format_dates(where)}",
-            hint=hint,
-            column=target,
-            rows=list(where[:10]),
-        )
-
-# %% ../nbs/01_data.ipynb #eb30707f
-def _check_grid(df: pd.DataFrame, offset, fill, target: str) -> tuple[pd.DataFrame, int]:
-    "Check timestamps against the frequency grid; fill the gaps if a policy is given. Returns (df, gaps found)."
-    grid = span_grid(df.index, offset)
-    off_grid = df.index.difference(grid)
-    if len(off_grid):
-        raise FrequencyError(
-            f"{len(off_grid)} timestamp(s) fall off the {offset.freqstr} grid, e.g. {format_dates(off_grid)}",
-            hint="pass the right freq=, or resample the data first",
-            rows=list(off_grid[:10]),
-        )
-    missing = grid.difference(df.index)
-    if len(missing) and fill is None:
-        raise GapError(
-            f"{len(missing)} timestamp(s) missing against freq {offset.freqstr}, first at {format_dates(missing)}",
-            hint="pass fill='ffill' or fill='interpolate', or load the complete data",
-            column=target,
-            rows=list(missing[:10]),
-        )
-    nan_before = int(df[target].isna().sum())
-    if len(missing) or nan_before:
-        df = df.reindex(grid)
-        if fill == "interpolate":  # linear in grid steps: each missing period is one step
-            num = df.select_dtypes("number").columns
-            df[num] = df[num].interpolate(method="linear", limit_area="inside")
-        df = df.ffill()
-        log.info("filled %d missing timestamp(s) and %d NaN target value(s) with %s", len(missing), nan_before, fill)
-    df.index = pd.DatetimeIndex(df.index, freq=offset, name="date")
-    return df, len(missing)
-
-# %% ../nbs/01_data.ipynb #b16549ce
-def _on_grid(df: pd.DataFrame, freq, calendar, fill, target: str, offset_change=None):
-    "`resolve_freq` then `_check_grid`: (df, offset, calendar, gaps). Off the grid with changing UTC offsets says so."
-    try:
-        offset, cal = resolve_freq(df.index, freq, calendar)
-        return *_check_grid(df, offset, fill, target), offset, cal
-    except FrequencyError as e:
-        if not offset_change:
-            raise
-        column, change = offset_change
-        raise FrequencyError(
-            f"the dates in column {column!r} change their UTC offset {change}, so in UTC they are not evenly spaced:"
-            " a daylight-saving change written as fixed offsets?",
-            hint="pass tz= the zone the dates were recorded in (e.g. tz='Europe/Berlin'), or convert them to one zone",
-            column=column,
-            rows=e.context.get("rows"),
-        ) from e
-
-# %% ../nbs/01_data.ipynb #744eb120
-PRICE_COLUMNS = ("open", "high", "low", "close")
-
-
-def check_positive(y: pd.Series, why: str = "a log or percentage transform"):
-    "Raise `NonPositiveValueError` if `y` has values <= 0, naming them and `why` positivity is needed."
-    bad = y <= 0
-    if bad.any():
-        where = y.index[bad.to_numpy()]
-        raise NonPositiveValueError(
-            f"column {y.name!r} has {int(bad.sum())} value(s) <= 0, first at {format_dates(where)} ({y[where[0]]}), but {why} needs positive values",
-            hint="check the data (prices cannot be <= 0), or turn off the transform",
-            column=y.name,
-            rows=list(where[:10]),
-        )
-
-
-def _check_not_constant(y: pd.Series):
-    if y.nunique(dropna=True) <= 1:
-        raise ConstantSeriesError(
-            f"target {y.name!r} is constant ({y.iloc[0]}) over all {len(y)} rows: there is nothing to forecast",
-            hint="check the column and the date range",
-            column=y.name,
-        )
-
 # %% ../nbs/01_data.ipynb #c6cc7c03
 def load(
     source,  # DataFrame, path, 'sample:NAME', 'yfinance:TICKER' or a SQLAlchemy URL
@@ -528,34 +244,10 @@ def load(
     **options,
 ) -> pd.DataFrame:  # passed to the reader
     "Load one validated, regular series: a DataFrame on a sorted `DatetimeIndex` with its target in `attrs['target']`."
-    if fill not in (None, "ffill", "interpolate"):
-        raise ConfigError(
-            f"fill={fill!r} is not a fill policy",
-            hint="use None (gaps are errors), 'ffill' or 'interpolate'",
-            parameter="fill",
-        )
+    check_fill(fill)  # before reading: a bad policy fails fast
     df = to_time_index(read_source(source, table=table, query=query, **options), date_col, tz)
-    offset_change = df.attrs.pop("offset_change", None)
-    if len(df) < max(min_rows, 1):
-        raise SeriesTooShortError(
-            f"{len(df)} row(s) loaded, need at least {max(min_rows, 1)}", hint="load a longer date range", rows=len(df)
-        )
-    df = _sort_and_check_duplicates(df)
-    target = _choose_target(df, target)
-    df = _check_numeric(df, target)
-    _check_finite(df, target, fill)
-    df, gaps, offset, cal = _on_grid(df, freq, calendar, fill, target, offset_change)
-    _check_not_constant(df[target])
-    if positive or (positive is None and set(PRICE_COLUMNS) <= set(df.columns)):
-        check_positive(df[target], "price data (log returns, percentage errors)")
-    df.attrs.update(
-        target=target,
-        freq=offset.freqstr,
-        calendar=cal,
-        gaps=gaps,
-        fill=fill,
-        source=redact(source) if isinstance(source, str) else type(source).__name__,
-    )  # no passwords
+    df = validate(df, target, freq, fill, calendar, positive, min_rows)
+    df.attrs["source"] = redact(source) if isinstance(source, str) else type(source).__name__  # no passwords
     return df
 
 # %% ../nbs/01_data.ipynb #70798e35

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, NotFittedError, SeriesTooShortError, FeatureError
-from .data import check_positive
+from .validate import check_positive
 from .freq import future_index
 from .features import FeatureSpec, build_features, calendar_features
 

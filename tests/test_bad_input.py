@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from forecast_nb import errors as E
-from forecast_nb.data import load, check_positive
+from forecast_nb.data import load
+from forecast_nb.validate import check_positive
 
 
 def _set(df, i, col, value):

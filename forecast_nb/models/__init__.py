@@ -22,7 +22,7 @@ from forecast_nb.errors import (
     NotFittedError,
     SeriesTooShortError,
 )
-from ..data import check_positive
+from ..validate import check_positive
 from ..freq import check_continues, format_dates, future_index, infer_period
 
 # %% auto #0
