@@ -7,35 +7,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import pandas as pd
 from .errors import ForecastNBError, redact
-from .config import TrainConfig, default_tracking_uri, runs_dir
+from .config import LOADER_FIELDS, TrainConfig
+from .commands import COMMANDS, DEMO, TUNE
 
 # %% auto #0
-__all__ = ['DEMO', 'build_parser', 'main']
+__all__ = ['config_options', 'build_parser', 'main']
 
-# %% ../nbs/15_cli.ipynb #49c6aad6
-def _size(text: str):
-    "Parse a split size from the command line: fraction, count, date, or 'none'."
-    if text.lower() == "none":
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _gate(text: str):
-    "The --gate option: 'none', or thresholds as a JSON object."
-    return "none" if text.lower() == "none" else _json_dict(text)
-
-
+# %% ../nbs/15_cli.ipynb #83cc26ea
 def _json_dict(text: str) -> dict:
     "Parse a JSON object from the command line."
-    import json
-
     try:
         d = json.loads(text)
     except json.JSONDecodeError as e:
@@ -44,165 +25,143 @@ def _json_dict(text: str) -> dict:
         raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"order\": [1, 1, 1]}'")
     return d
 
-# %% ../nbs/15_cli.ipynb #0715618e
-def _source_args(p):
-    p.add_argument("--target", help="column to forecast (default: close, else the single numeric column)")
-    p.add_argument("--date-col", help="column holding the timestamps")
-    p.add_argument("--freq", help="pandas frequency (default: inferred)")
-    p.add_argument("--fill", choices=["ffill", "interpolate"], help="fill gaps instead of failing on them")
-    p.add_argument("--calendar", help="trading calendar for business-day data: auto, NYSE, ... or none")
-    p.add_argument("--table", help="table name, for SQL sources")
-    p.add_argument("--query", help="SQL query, for SQL sources")
+
+def _reader(schema: dict):
+    "How the command line reads a value of the field whose JSON schema is `schema`."
+    branches = schema.get("anyOf", [schema])
+    kinds = {b.get("type") for b in branches}
+    consts = [c for b in branches for c in b.get("enum", [b["const"]] if "const" in b else [])]
+
+    def read(text: str):
+        same = [c for c in consts if c.lower() == text.lower()]
+        if same or ("null" in kinds and text.lower() == "none"):
+            return same[0] if same else None
+        if "object" in kinds:
+            return _json_dict(text)
+        for kind, cast in (("integer", int), ("number", float)):
+            if kind in kinds:
+                try:
+                    return cast(text)
+                except ValueError:
+                    pass
+        if "string" not in kinds:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        return text
+
+    return read
+
+# %% ../nbs/15_cli.ipynb #3777cbf7
+def _help(name: str, default) -> str:
+    "A field's help text: its description, then the default used."
+    text = TrainConfig.model_fields[name].description
+    if default is not None and "(default" not in text:
+        text += f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
+    return redact(text).replace("%", "%%")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    "The `forecast-nb` argument parser."
-    p = argparse.ArgumentParser(prog="forecast-nb", description="Time-series forecasting research workflow.")
-    sub = p.add_subparsers(dest="command", required=True)
-    data = sub.add_parser("data", help="list and inspect data sources").add_subparsers(
-        dest="data_command", required=True
-    )
-    data.add_parser("list", help="the bundled sample series")
-    show = data.add_parser("show", help="load, validate and summarise one source")
-    show.add_argument("source", help="sample:NAME, a CSV/Parquet path, a SQLAlchemy URL or yfinance:TICKER")
-    _source_args(show)
+def config_options(
+    p: argparse.ArgumentParser,  # the (sub)command's parser
+    names=None,  # the TrainConfig fields to add (default: all)
+    defaults: dict | None = None,  # the command's own defaults, where they differ from the config's
+    keep_defaults: bool = False,  # set the defaults in the parsed arguments (else options left out are absent)
+    required=(),  # fields that must be given
+):
+    "Add an option for each TrainConfig field in `names`: its flag, type, choices and help come from the field."
+    props = TrainConfig.model_json_schema()["properties"]
+    for name in names or TrainConfig.model_fields:
+        field = TrainConfig.model_fields[name]
+        default = (defaults or {}).get(name, field.get_default(call_default_factory=True))
+        kw = dict(dest=name, default=default if keep_defaults else argparse.SUPPRESS, help=_help(name, default))
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            flag, kw["help"] = (f"--no-{flag[2:]}", f"do not {field.description}") if default else (flag, kw["help"])
+            p.add_argument(flag, action="store_false" if default else "store_true", **kw)
+            continue
+        branches = props[name].get("anyOf", [props[name]])
+        choices = [c for b in branches for c in b.get("enum", [])]
+        if choices:
+            choices += [None] * any(b.get("type") == "null" for b in branches)
+            kw.update(choices=choices, metavar="{" + ",".join(str(c).lower() for c in choices) + "}")
+        elif any(b.get("type") == "object" for b in branches):
+            kw["metavar"] = "JSON"
+        p.add_argument(flag, type=_reader(props[name]), required=name in required, **kw)
+
+# %% ../nbs/15_cli.ipynb #360c5e1f
+_URI = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)"
+_CONFIG = "YAML file with TrainConfig fields (command-line options win)"
+_PARAM = dict(action="append", default=[], metavar="KEY=VALUE", help="override a field, read as YAML (-p horizon=5)")
+
+
+def _training_parsers(sub):
+    "run, demo, train and schedule: the training workflow, its options made from TrainConfig."
     for name, text in (
         ("run", "run the training workflow"),
-        (
-            "demo",
-            "the whole workflow on the bundled daily sample: auto model selection, tuning if the gate fails, MLflow, registry",
-        ),
+        ("demo", "the whole workflow on the daily sample: auto model selection, tuning if the gate fails, MLflow"),
     ):
-        r = sub.add_parser(
-            name, help=text, argument_default=argparse.SUPPRESS
-        )  # only options given override the config
-        r.add_argument("--config", default=None, help="YAML file with TrainConfig fields (command-line options win)")
-        r.add_argument("--data", help="data source (default: sample:AAPL)")
-        _source_args(r)
-        r.add_argument("--val-size", type=_size, help="validation part: fraction, row count, start date or none")
-        r.add_argument("--test-size", type=_size, help="test part: fraction, row count, start date or none")
-        r.add_argument("--gap", type=int, help="rows left out between parts")
-        r.add_argument("--horizon", type=int, help="steps ahead to forecast (default: 5)")
-        r.add_argument("--step", type=int, help="rows between backtest origins (default: the horizon)")
-        r.add_argument("--refit-every", type=int, help="backtest refits every k origins (default: fit once per part)")
-        r.add_argument("--model", help="naive, seasonal_naive, drift, arima (default), prophet, lstm or auto")
-        r.add_argument(
-            "--tuning",
-            choices=["none", "grid", "random", "bayes", "all"],
-            help="tune when the gate fails (default: none)",
-        )
-        r.add_argument("--n-trials", type=int, help="trials per tuning method and round")
-        r.add_argument("--max-tuning-rounds", type=int, help="tuning rounds at most")
-        r.add_argument(
-            "--model-params", type=_json_dict, help="the model's parameters as JSON, e.g. '{\"order\": [1, 1, 1]}'"
-        )
-        r.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db)")
-        r.add_argument("--experiment", help="MLflow experiment name")
-        r.add_argument(
-            "--gate",
-            type=_gate,
-            help='gate thresholds as JSON, e.g. \'{"max": {"mape": 5}}\', or none (default: MAE below naive\'s)',
-        )
-        r.add_argument("--model-name", help="registered model name (default: from the source and target)")
-        r.add_argument(
-            "--no-register", dest="register", action="store_false", help="log the model but do not register it"
-        )
-        r.add_argument(
-            "--no-promote", dest="promote", action="store_false", help="register but do not move the production alias"
-        )
-    t = sub.add_parser("tune", help="tune a model's parameters: grid, random or Bayesian search, or all three compared")
-    t.add_argument("--model", required=True, help="naive, seasonal_naive, drift, arima, prophet or lstm")
-    t.add_argument("--data", default="sample:AAPL", help="data source (default: sample:AAPL)")
-    t.add_argument("--method", default="bayes", choices=["grid", "random", "bayes", "all"])
-    t.add_argument(
-        "--n-trials", type=int, default=20, help="finished trials per method (a resumed study runs only the rest)"
-    )
-    t.add_argument("--metric", default="mae")
-    t.add_argument("--horizon", type=int, default=5)
-    t.add_argument("--refit-every", type=int, default=5, help="walk-forward refits (update in between)")
-    t.add_argument("--params", type=_json_dict, default=None, help="fixed model parameters as JSON")
-    t.add_argument(
-        "--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db, under $FORECAST_NB_RUNS when set)"
-    )
-    t.add_argument("--study", help="study name; the same name resumes it")
-    t.add_argument("--n-jobs", type=int, default=1, help="worker processes sharing each study")
-    t.add_argument("--timeout", type=float, help="seconds per study")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument(
-        "--tracking-uri",
-        default=None,
-        help="MLflow store for the tuning run and its trials (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
-    t.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
-    t.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
-    tr = sub.add_parser(
-        "train", help="run the training notebook with papermill (the executed notebook is kept and logged with the run)"
-    )
-    tr.add_argument("--config", help="YAML file with TrainConfig fields")
-    tr.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field; the value is read as YAML (-p horizon=5)",
-    )
+        r = sub.add_parser(name, help=text, description=text)
+        r.add_argument("--config", help=_CONFIG)
+        config_options(r, defaults=DEMO if name == "demo" else None)
+    tr = sub.add_parser("train", help="run the training notebook with papermill (the executed notebook is logged)")
+    tr.add_argument("--config", help=_CONFIG)
+    tr.add_argument("-p", "--param", **_PARAM)
     tr.add_argument("--output", help="path of the executed notebook (default: _runs/notebooks/<time>-train.ipynb)")
     tr.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
-    b = sub.add_parser(
-        "batch",
-        help="many training runs from a YAML file (defaults, runs, grid), in parallel; finished items are skipped on a re-run",
-    )
-    b.add_argument("file", help="batch YAML: defaults: {...}, runs: [...], grid: {field: [values]}")
-    b.add_argument("--jobs", type=int, default=1, help="local worker processes")
-    b.add_argument(
-        "--scheduler", help="Dask scheduler address (tcp://host:port): run the items on that cluster instead"
-    )
-    b.add_argument("--output", help="folder for records and executed notebooks (default: _runs/batch/<file name>)")
-    b.add_argument("--json", action="store_true", help="print the summary as JSON records")
-    sc = sub.add_parser(
-        "schedule", help="train on a cron schedule (APScheduler); --once fires the next due firing and exits"
-    )
-    sc.add_argument(
-        "--cron", required=True, help="cron expression: 5 fields (e.g. '0 18 * * 1-5'), or 6 with seconds first"
-    )
-    sc.add_argument("--config", help="YAML file with TrainConfig fields")
-    sc.add_argument(
-        "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="override a field (value read as YAML)"
-    )
+    config_options(tr)
+    sc = sub.add_parser("schedule", help="train on a cron schedule (APScheduler); --once: the next firing, then exit")
+    sc.add_argument("--cron", required=True, help="cron expression: 5 fields ('0 18 * * 1-5'), or 6 with seconds first")
+    sc.add_argument("--config", help=_CONFIG)
+    sc.add_argument("-p", "--param", **_PARAM)
     sc.add_argument("--timezone", default="UTC", help="time zone of the cron expression (default: UTC)")
     sc.add_argument("--once", action="store_true", help="wait for the next firing, run it, exit (for system cron)")
-    uri = dict(default=None, help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
-    pr = sub.add_parser(
-        "promote", help="point a registered model's production alias at a version (the old one becomes previous)"
-    )
-    pr.add_argument("name")
-    pr.add_argument("version")
-    pr.add_argument("--tracking-uri", **uri)
+    config_options(sc)
+
+
+def _tune_parser(sub):
+    t = sub.add_parser("tune", help="tune a model's parameters: grid, random or Bayesian search, or all three compared")
+    config_options(t, TUNE, TUNE, keep_defaults=True, required=("model",))
+    t.add_argument("--method", default="bayes", choices=["grid", "random", "bayes", "all"], help="(default: bayes)")
+    t.add_argument("--metric", default="mae", help="the backtest metric to minimise (default: mae)")
+    t.add_argument("--params", type=_json_dict, default=None, help="fixed model parameters as JSON")
+    t.add_argument("--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db, under $FORECAST_NB_RUNS)")
+    t.add_argument("--study", help="study name; the same name resumes it")
+    t.add_argument("--n-jobs", type=int, default=1, help="worker processes sharing each study (default: 1)")
+    t.add_argument("--timeout", type=float, help="seconds per study (default: no limit)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the samplers (default: 0)")
+    t.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    t.add_argument("--json", action="store_true", help="print a machine-readable summary instead of tables")
+
+
+def _ops_parsers(sub):
+    "batch, promote, rollback and log-pending."
+    b = sub.add_parser("batch", help="many training runs from a YAML file (defaults, runs, grid), in parallel")
+    b.add_argument("file", help="batch YAML: defaults: {...}, runs: [...], grid: {field: [values]}")
+    b.add_argument("--jobs", type=int, default=1, help="local worker processes (default: 1)")
+    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port): run the items on that cluster")
+    b.add_argument("--output", help="folder for records and executed notebooks (default: _runs/batch/<file name>)")
+    b.add_argument("--json", action="store_true", help="print the summary as JSON records")
+    pr = sub.add_parser("promote", help="point a model's production alias at a version (the old one becomes previous)")
+    pr.add_argument("name", help="registered model name")
+    pr.add_argument("version", help="the version to promote")
     rb = sub.add_parser("rollback", help="put a registered model's previous version back in production")
-    rb.add_argument("name")
-    rb.add_argument("--tracking-uri", **uri)
+    rb.add_argument("name", help="registered model name")
     lp = sub.add_parser("log-pending", help="upload runs kept on disk while the tracking server was unreachable")
-    lp.add_argument("--tracking-uri", **uri)
-    sv = sub.add_parser(
-        "serve",
-        help="serve models:/NAME@ALIAS over HTTP (FastAPI on uvicorn), following the alias, logging every forecast",
-    )
+    for q in (pr, rb, lp):
+        q.add_argument("--tracking-uri", default=None, help=_URI)
+
+
+def _serve_parser(sub):
+    sv = sub.add_parser("serve", help="serve models:/NAME@ALIAS over HTTP (FastAPI), following the alias, logging")
     sv.add_argument("--name", required=True, help="registered model name")
     sv.add_argument("--alias", default="production", help="alias to serve and follow (default: production)")
     sv.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default: 127.0.0.1; any other needs --token or --insecure)",
+        "--host", default="127.0.0.1", help="address (default: 127.0.0.1; others need --token or --insecure)"
     )
-    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     sv.add_argument(
-        "--token",
-        default=None,
-        help="bearer token required on every endpoint but /health; prefer $FORECAST_NB_TOKEN (an option shows in `ps`)",
+        "--token", help="bearer token required but on /health; prefer $FORECAST_NB_TOKEN (an option shows in ps)"
     )
     sv.add_argument("--insecure", action="store_true", help="allow a non-loopback address without a token")
-    sv.add_argument("--tracking-uri", **uri)
+    sv.add_argument("--tracking-uri", default=None, help=_URI)
     sv.add_argument(
         "--log-url",
         default="sqlite:///predictions.db",
@@ -210,25 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument("--max-horizon", type=int, default=100, help="largest horizon a request may ask for (default: 100)")
     sv.add_argument(
-        "--poll-seconds",
-        type=float,
-        default=30.0,
-        help="how often the registry is checked for a moved alias (default: 30; 0: never)",
+        "--poll-seconds", type=float, default=30.0, help="registry checks for a moved alias (default: 30; 0: never)"
     )
-    sv.add_argument(
-        "--max-body-bytes", type=int, help="largest request body accepted, in bytes (default: 1 MiB; larger: 413)"
-    )
+    sv.add_argument("--max-body-bytes", type=int, help="largest request body, in bytes (default: 1 MiB; larger: 413)")
     sv.add_argument(
         "--body-timeout", type=float, help="seconds a request body may take to arrive (default: 15; then 408)"
     )
-    mo = sub.add_parser(
-        "monitor",
-        help="score the served model's logged forecasts against the actuals, test its inputs for drift, retrain on request",
-    )
+
+
+def _monitor_parser(sub):
+    mo = sub.add_parser("monitor", help="score the served model's forecasts on the actuals, test for drift, retrain")
     mo.add_argument("--name", required=True, help="registered model name")
     mo.add_argument("--data", required=True, help="the data source as it is now, with the actuals since training")
-    mo.add_argument("--alias", default="production")
-    mo.add_argument("--tracking-uri", **uri)
+    mo.add_argument("--alias", default="production", help="alias of the served version (default: production)")
+    mo.add_argument("--tracking-uri", default=None, help=_URI)
     mo.add_argument(
         "--log-url",
         default="sqlite:///predictions.db",
@@ -249,332 +203,33 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument(
         "--retrain",
         action="store_true",
-        help="when the check flags, run the training workflow with the deployed config on the fresh data",
+        help="when the check flags, retrain with the deployed config on the fresh data",
     )
-    mo.add_argument(
-        "--notebook",
-        action="store_true",
-        help="run the check as the monitor notebook (papermill); the executed notebook is logged",
-    )
+    mo.add_argument("--notebook", action="store_true", help="run the check as the monitor notebook (papermill), logged")
     mo.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    "The `forecast-nb` argument parser."
+    p = argparse.ArgumentParser(prog="forecast-nb", description="Time-series forecasting research workflow.")
+    sub = p.add_subparsers(dest="command", required=True)
+    data = sub.add_parser("data", help="list and inspect data sources")
+    data = data.add_subparsers(dest="data_command", required=True)
+    data.add_parser("list", help="the bundled sample series")
+    show = data.add_parser("show", help="load, validate and summarise one source")
+    show.add_argument("source", help="sample:NAME, a CSV/Parquet path, a SQLAlchemy URL or yfinance:TICKER")
+    config_options(show, LOADER_FIELDS)
+    for add in (_training_parsers, _tune_parser, _ops_parsers, _serve_parser, _monitor_parser):
+        add(sub)
     return p
 
-# %% ../nbs/15_cli.ipynb #88c438e1
-def _calendar(text: str | None) -> str | None:
-    "The --calendar option: absent means 'auto', 'none' means no trading calendar."
-    return "auto" if text is None else None if text.lower() == "none" else text
-
-
-def _config(args, defaults: dict | None = None) -> TrainConfig:
-    "The run's config: `defaults`, then the YAML file's values, then the options and `-p key=value` overrides given on the command line."
-    from forecast_nb.runner import parse_overrides
-
-    base = (
-        TrainConfig.from_yaml(args.config).model_dump(exclude_unset=True) if getattr(args, "config", None) else {}
-    )  # read and validated once
-    given = {k: v for k, v in vars(args).items() if k in TrainConfig.model_fields}
-    if "calendar" in given:
-        given["calendar"] = _calendar(given["calendar"])
-    return TrainConfig(**((defaults or {}) | base | given | parse_overrides(getattr(args, "param", []))))
-
-
-def _show(args):
-    from forecast_nb.data import load, summarize
-
-    df = load(
-        args.source,
-        target=args.target,
-        date_col=args.date_col,
-        freq=args.freq,
-        fill=args.fill,
-        calendar=_calendar(args.calendar),
-        table=args.table,
-        query=args.query,
-    )
-    print(summarize(df).to_string())
-    print(f"\nfirst and last rows:\n{pd.concat([df.head(3), df.tail(3)]).to_string()}")
-
-
-def _run(args):
-    from forecast_nb.pipeline import run_training
-
-    cfg = _config(args)
-    res = run_training(cfg)
-    s = res.data
-    print(
-        f"loaded {redact(cfg.data)}: {len(s)} rows of {s.attrs['target']!r}, {s.index[0].date()} to {s.index[-1].date()}, "
-        f"freq {s.attrs['freq']}" + (f" ({s.attrs['calendar']} trading days)" if s.attrs["calendar"] else "")
-    )
-    print(f"\nchronological split (gap {cfg.gap}):\n{res.summary().to_string()}")
-    f = res.features
-    types = list(f.frame.attrs["feature_types"].values())
-    print(
-        f"\nfeatures: {len(types)} ({types.count('past')} past, shifted by the horizon {cfg.horizon}; {types.count('known')} known calendar), "
-        f"{f.warmup} warm-up rows dropped; leakage check passed at the end of training ({res.split.train.index[-1].date()})"
-    )
-    if res.trained:
-        t = res.trained
-        table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[
-            ["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]
-        ]
-        if len(res.selection.candidates) > 1:
-            print(f"\ncandidates (validation):\n{res.selection.candidates.round(4).to_string(index=False)}")
-        print(
-            f"\nmodel {t.model}\nvalidation: {len(t.forecasts)} forecasts from {t.forecasts['cutoff'].nunique()} origins, "
-            f"{cfg.horizon} steps ahead; MAE vs naive {t.scores['mae'] / t.naive_scores['mae']:.3f}\n{table.round(3).to_string()}"
-        )
-    if res.final:
-        print(
-            f"\nfinal model (fit on training and validation), scored once on the test part: MAE {res.final.scores['mae']:.4g} vs naive {res.final.naive_scores['mae']:.4g}"
-        )
-    print(f"gate: {'off' if res.gate is None else res.gate}")
-    print(f"model: {res.logged.decision}")
-    print(
-        f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {redact(cfg.tracking_uri)} ({res.seconds:.1f} s)"
-    )
-    if cfg.tracking_uri.startswith("sqlite:///"):
-        print(f"look at it with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)")
-
-# %% ../nbs/15_cli.ipynb #32411aaa
-def _tune(args):
-    from forecast_nb.data import load
-    from forecast_nb.tuning import tune
-    from forecast_nb.tracking import tune_tracked
-
-    kw = dict(
-        method=args.method,
-        n_trials=args.n_trials,
-        metric=args.metric,
-        params=args.params,
-        cv={"horizon": args.horizon, "refit_every": args.refit_every},
-        storage=args.storage,
-        study_name=args.study,
-        n_jobs=args.n_jobs,
-        timeout=args.timeout,
-        seed=args.seed,
-        progress=not args.json,
-    )
-    data, uri = load(args.data), default_tracking_uri(args.tracking_uri)
-    res, run_id = (
-        (tune(args.model, data, **kw), None)
-        if args.no_tracking
-        else tune_tracked(args.model, data, tracking_uri=uri, **kw)
-    )
-    if args.json:
-        print(json.dumps(json.loads(res.to_json()) | {"mlflow_run_id": run_id}))
-        return
-    print(
-        f"tuning {args.model} on {redact(args.data)} ({args.metric}, walk-forward over the validation part, {args.horizon} steps ahead)\n"
-    )
-    print(res.table.to_string())
-    print(f"\nbest: {res.best_method} with {args.metric} {res.best_value:.4f}, parameters {res.best_params}")
-    if run_id:
-        print(f"MLflow run {run_id} (one nested run per trial) at {redact(uri)}")
-
-# %% ../nbs/15_cli.ipynb #f9c328ee
-DEMO = dict(
-    data="sample:AAPL",
-    model="auto",
-    model_params={"prophet": {"update_mode": "anchor"}},
-    tuning="bayes",
-    n_trials=6,
-    max_tuning_rounds=1,
-)
-
-
-def _demo(args):
-    "forecast-nb demo: the training notebook on the daily sample, then where everything is."
-    from forecast_nb.runner import train
-    from forecast_nb.tracking import mlflow_client
-
-    cfg = _config(args, DEMO)  # the YAML file and the options given on the command line win
-    print(
-        f"training on {redact(cfg.data)}: candidates arima, prophet, lstm; Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...",
-        flush=True,
-    )
-    s = train(cfg)
-    run = mlflow_client(cfg.tracking_uri).get_run(s["run_id"])
-    scores = pd.DataFrame({s["model"]: s["metrics"], "naive": s["baseline_metrics"]}).loc[
-        ["mae", "rmse", "mape", "mase", "r2", "coverage_80", "coverage_95"]
-    ]
-    print(
-        f"\nchosen model: {s['model']} {json.dumps(s['params'], default=str)} after {s['tuning_rounds']} tuning round(s)"
-    )
-    print(f"test scores (touched once) beside the naive baseline:\n{scores.round(3).to_string()}")
-    print(f"gate: {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}")
-    print(f"model: {s['decision']}")
-    if s["model_version"]:
-        print(f"registered: version {s['model_version']}" + (", alias production" if s["promoted"] else ""))
-    print(f"executed notebook: {s['notebook']}")
-    print(
-        f"plots: {run.info.artifact_uri}/test/test_forecasts.png, .../validation/val_forecasts.png, .../data/split.png"
-    )
-    print(
-        f"MLflow run {s['run_id']}; browse it all with:  mlflow ui --backend-store-uri {cfg.tracking_uri}   (then open http://127.0.0.1:5000)"
-    )
-
-# %% ../nbs/15_cli.ipynb #e99aeed7
-def _schedule(args) -> int:
-    "forecast-nb schedule: exit status 1 when a firing failed."
-    from forecast_nb.schedule import run_schedule
-
-    entries = run_schedule(_config(args), args.cron, args.timezone, once=args.once, say=lambda s: print(s, flush=True))
-    return int(any(e["status"] == "FAILED" for e in entries))
-
-# %% ../nbs/15_cli.ipynb #3f583d4a
-def _batch(args) -> int:
-    "forecast-nb batch: exit status 1 when any item failed."
-    from pathlib import Path
-    from forecast_nb.batch import load_batch, run_batch
-
-    items = load_batch(args.file)
-    folder = args.output or runs_dir("batch") / Path(args.file).stem
-    table = run_batch(items, folder, jobs=args.jobs, scheduler=args.scheduler, progress=not args.json)
-    if args.json:
-        print(table.to_json(orient="records"))
-    else:
-        print(table.drop(columns=["error", "notebook"]).round(4).to_string(index=False))
-        for _, r in table[table["status"] == "FAILED"].iterrows():
-            print(f"FAILED {r['series']} {r['model']}: {r['error']}  (notebook: {r['notebook']})")
-        print(
-            f"{(table['status'] == 'FINISHED').sum()} of {len(table)} finished ({int(table['skipped'].sum())} skipped as already done); records in {folder}"
-        )
-    return int((table["status"] != "FINISHED").any())
-
-# %% ../nbs/15_cli.ipynb #f4ae83e0
-def _train(args):
-    "forecast-nb train: the training notebook through papermill."
-    from forecast_nb.runner import train
-
-    cfg = _config(args)
-    s = train(cfg, args.output, progress=not args.json)
-    if args.json:
-        print(json.dumps(s, default=str))
-        return
-    m, b = s["metrics"], s["baseline_metrics"]
-    print(
-        f"trained {s['model']} on {redact(cfg.data)}: test MAE {m.get('mae', float('nan')):.4g} vs naive {b.get('mae', float('nan')):.4g}; "
-        f"gate {'off' if s['gate_passed'] is None else 'passed' if s['gate_passed'] else 'failed'}"
-    )
-    print(
-        f"model: {s['decision']}\nMLflow run {s['run_id']} at {redact(cfg.tracking_uri)}\nexecuted notebook: {s['notebook']}"
-    )
-
-# %% ../nbs/15_cli.ipynb #595a9568
-def _registry(args):
-    "promote, rollback and log-pending."
-    uri = default_tracking_uri(args.tracking_uri)
-    if args.command == "log-pending":
-        from forecast_nb.pipeline import pending_dir, upload_pending
-
-        done = upload_pending(tracking_uri=args.tracking_uri)
-        for d in done:
-            print(f"uploaded run {d.run_id}: {d.decision}")
-        print(f"{len(done)} pending run(s) uploaded from {pending_dir()}")
-        return
-    from forecast_nb.registry import promote, rollback
-    from forecast_nb.tracking import probe
-
-    probe(uri)
-    aliases = promote(args.name, args.version, uri) if args.command == "promote" else rollback(args.name, uri)
-    print(
-        f"{args.name}: production -> v{aliases['production']}"
-        + (f", previous -> v{aliases['previous']}" if aliases["previous"] else "")
-    )
-
-
-def _serve(args):
-    "forecast-nb serve: the API on uvicorn until interrupted."
-    from forecast_nb.serve import serve
-
-    if args.token:
-        print(
-            "warning: --token shows in the process list (ps) to every user of this machine; "
-            "export FORECAST_NB_TOKEN instead",
-            file=sys.stderr,
-            flush=True,
-        )
-    print(f"serving models:/{args.name}@{args.alias} on http://{args.host}:{args.port} (docs at /docs)", flush=True)
-    limits = {
-        k: v for k, v in (("max_body_bytes", args.max_body_bytes), ("body_timeout", args.body_timeout)) if v is not None
-    }  # else serve's defaults
-    serve(
-        args.name,
-        args.alias,
-        args.host,
-        args.port,
-        args.token,
-        args.insecure,
-        args.tracking_uri,
-        None if args.log_url.lower() == "none" else args.log_url,
-        args.max_horizon,
-        args.poll_seconds,
-        **limits,
-    )
-
-
-def _monitor(args) -> int:
-    "forecast-nb monitor: exit status 1 when the check flags degradation or drift (for cron and CI alerts)."
-    from pathlib import Path
-    from forecast_nb.monitor import check, check_notebook
-
-    kw = dict(
-        name=args.name,
-        data=args.data,
-        alias=args.alias,
-        tracking_uri=args.tracking_uri,
-        log_url=args.log_url,
-        window=args.window,
-        tolerance=args.tolerance,
-        min_samples=args.min_samples,
-        drift_window=args.drift_window,
-        experiment=args.experiment,
-        retrain=args.retrain,
-    )
-    if args.notebook:
-        s = check_notebook(kw, progress=not args.json)
-    else:
-        s = check(**kw).to_dict()
-    if args.json:
-        print(json.dumps(s, default=str))
-    else:
-        print(Path(s["report"]).read_text())
-        print(
-            f"MLflow run {s['run_id']} (experiment {args.experiment!r}); report {s['report']}"
-            + (f"; notebook {s['notebook']}" if args.notebook else "")
-        )
-    return int(s["degraded"] or s["drifted"])
-
-# %% ../nbs/15_cli.ipynb #cb9aea6f
+# %% ../nbs/15_cli.ipynb #821a0531
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `forecast-nb` command; returns the exit status (2 for a forecast-nb error)."
     args = build_parser().parse_args(argv)
+    name = f"data {args.data_command}" if args.command == "data" else args.command
     try:
-        if args.command == "data" and args.data_command == "list":
-            from forecast_nb.data import list_samples
-
-            print(list_samples()[["target", "rows", "start", "end", "freq", "calendar", "columns"]].to_string())
-        elif args.command == "data":
-            _show(args)
-        elif args.command == "tune":
-            _tune(args)
-        elif args.command == "train":
-            _train(args)
-        elif args.command == "batch":
-            return _batch(args)
-        elif args.command == "schedule":
-            return _schedule(args)
-        elif args.command in ("promote", "rollback", "log-pending"):
-            _registry(args)
-        elif args.command == "serve":
-            _serve(args)
-        elif args.command == "monitor":
-            return _monitor(args)
-        elif args.command == "demo":
-            _demo(args)
-        else:
-            _run(args)
+        return COMMANDS[name](args) or 0
     except ForecastNBError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0

@@ -205,3 +205,45 @@ def test_serve_warns_that_a_token_on_the_command_line_shows_in_ps(tmp_path):
     r = run("serve", "--name", "nothing-here", "--token", "s3cret", cwd=tmp_path)
     assert "warning: --token shows in the process list" in r.stderr and "FORECAST_NB_TOKEN" in r.stderr
     assert r.returncode == 2 and "s3cret" not in r.stderr + r.stdout
+
+
+def test_every_config_field_is_an_option_of_the_training_commands_with_its_description(tmp_path):
+    "Issue 15: the options of run, demo, train and schedule are made from TrainConfig's fields."
+    from forecast_nb.config import TrainConfig
+
+    for cmd in ("run", "demo", "train", "schedule"):
+        r = run(cmd, "--help", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        text = " ".join(r.stdout.split())
+        for name, field in TrainConfig.model_fields.items():
+            flag = ("--no-" if field.annotation is bool else "--") + name.replace("_", "-")
+            assert flag in text, (cmd, flag)
+            assert " ".join(field.description.split())[:40] in text, (cmd, name)
+
+
+def test_demo_help_shows_the_demo_defaults(tmp_path):
+    demo = " ".join(run("demo", "--help", cwd=tmp_path).stdout.split())
+    for default in ("(default: auto)", "(default: bayes)", "(default: 6)", '(default: {"prophet": {"update_mode"'):
+        assert default in demo, default
+    plain = " ".join(run("run", "--help", cwd=tmp_path).stdout.split())
+    assert "(default: arima)" in plain and "(default: none)" in plain and "(default: 6)" not in plain
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+    from forecast_nb.cli import build_parser
+
+    def parsers(p):
+        yield p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for q in a.choices.values():
+                    yield from parsers(q)
+
+    missing = [
+        (q.prog, a.option_strings or a.dest)
+        for q in parsers(build_parser())
+        for a in q._actions
+        if not a.help and not isinstance(a, argparse._SubParsersAction)
+    ]
+    assert not missing, missing

@@ -60,3 +60,15 @@ def test_setup_py_has_no_pkg_resources():
 def test_settings_keep_papermill_tags_and_test_flags():
     text = (ROOT / "settings.ini").read_text()
     assert "allowed_cell_metadata_keys = tags" in text and "tst_flags = notest slow" in text
+
+
+def test_the_training_notebook_has_one_parameter_per_config_field():
+    "Issue 15: a new TrainConfig field fails here until the train notebook's `parameters` cell has it."
+    import ast
+    from forecast_nb.config import TrainConfig
+    from forecast_nb.runner import notebook_parameters
+
+    params = notebook_parameters("train")
+    assert set(params) == set(TrainConfig.model_fields) | {"summary_path"}
+    values = {k: ast.literal_eval(v) for k, v in params.items() if k in TrainConfig.model_fields}
+    TrainConfig(**{k: v for k, v in values.items() if v is not None or k != "tracking_uri"})  # valid defaults
