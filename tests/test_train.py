@@ -93,7 +93,7 @@ def test_unknown_or_malformed_parameters_stop_before_anything_runs(tmp_path):
     r = train("-p", "horizon", cwd=tmp_path)
     assert r.returncode == 2 and "is not key=value" in r.stderr
     r = train("-p", "horizon=0", cwd=tmp_path)
-    assert r.returncode == 2 and "horizon=0 must be a whole number" in r.stderr
+    assert r.returncode == 2 and "horizon=0 is not a whole number >= 1" in r.stderr
     assert not (tmp_path / "_runs" / "notebooks").exists()
 
 
