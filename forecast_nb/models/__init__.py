@@ -17,102 +17,20 @@ import forecast_nb
 from forecast_nb.errors import (
     ConfigError,
     FeatureError,
-    LeakageError,
     MissingValueError,
     NotFittedError,
     SeriesTooShortError,
 )
 from ..validate import check_positive
-from ..freq import check_continues, format_dates, future_index, infer_period
+from ..freq import check_continues, future_index
+from .inputs import check_X, check_y, typed
 
 # %% auto #0
-__all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'load_model', 'normal_bands', 'Naive', 'SeasonalNaive',
-           'Drift', 'get_model']
+__all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'load_model', 'normal_bands', 'get_model']
 
 # %% ../../nbs/05_models.ipynb #9423b97e
 log = logging.getLogger("forecast_nb.models")
 LEVELS = (80, 95)
-
-
-def _check_y(y) -> pd.Series:
-    "A float Series on a DatetimeIndex with a frequency, finite values."
-    if isinstance(y, pd.DataFrame):
-        target = y.attrs.get("target")
-        if target is None or target not in y.columns:
-            raise ConfigError(
-                "fit needs a Series (the target), not a DataFrame", hint="pass df[df.attrs['target']]", parameter="y"
-            )
-        y = y[target]
-    if not isinstance(y, pd.Series) or not isinstance(y.index, pd.DatetimeIndex):
-        raise ConfigError(
-            "y must be a pandas Series on a DatetimeIndex",
-            hint="load the data with forecast_nb.data.load",
-            parameter="y",
-        )
-    freq = y.index.freq or (pd.infer_freq(y.index) if len(y) > 2 else None)
-    if freq is None:
-        raise ConfigError(
-            "y's index has no frequency",
-            hint="load the data with forecast_nb.data.load, or use y.asfreq(...)",
-            parameter="y",
-        )
-    y = pd.Series(y.to_numpy(dtype="float64"), index=pd.DatetimeIndex(y.index, freq=freq), name=y.name)
-    bad = ~np.isfinite(y.to_numpy())
-    if bad.any():
-        raise MissingValueError(
-            f"y has {int(bad.sum())} NaN or infinite value(s), first at {format_dates(y.index[bad])}",
-            hint="load with fill='ffill' or clean the data",
-            column=y.name,
-        )
-    return y
-
-# %% ../../nbs/05_models.ipynb #3b49828d
-def _check_X(X, index: pd.DatetimeIndex, columns=None, shift=None, h=None):
-    "Exogenous features: aligned to `index`, finite, typed by the feature step; at predict time, the fit's columns."
-    if X is None:
-        if columns:
-            raise FeatureError(
-                f"the model was fit with {len(columns)} feature(s) but none are given",
-                hint="pass X_future=exog_future(history, spec, h)",
-                column=columns[0],
-            )
-        return None
-    if not isinstance(X, pd.DataFrame):
-        raise FeatureError(
-            f"X must be a DataFrame, not {type(X).__name__}", hint="build it with forecast_nb.features.design_matrix"
-        )
-    if "feature_types" not in X.attrs:
-        raise FeatureError(
-            "X carries no feature types, so it cannot be checked for leakage",
-            hint="build X with design_matrix (fit) and exog_future (predict)",
-        )
-    past = any(t == "past" for t in X.attrs["feature_types"].values())
-    if past and shift is not None and h is not None and h > shift:
-        raise LeakageError(
-            f"the model's past features are shifted by {shift}, so it can forecast at most {shift} steps ahead, not {h}",
-            hint=f"rebuild the design matrix with horizon >= {h}, or forecast fewer steps",
-        )
-    if columns is not None and list(X.columns) != list(columns):
-        missing = [c for c in columns if c not in X.columns]
-        raise FeatureError(
-            f"X_future's columns differ from those the model was fit on (missing: {missing[:5]})",
-            hint="build X_future with the same FeatureSpec",
-            column=(missing or [None])[0],
-        )
-    if len(X) != len(index) or not (X.index == index).all():
-        raise FeatureError(
-            f"X has {len(X)} row(s) from {X.index[0] if len(X) else None}, but {len(index)} are needed from {index[0]}",
-            hint="align X with y (fit) or with the forecast dates (predict)",
-        )
-    bad = ~np.isfinite(X.to_numpy(dtype="float64"))
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise MissingValueError(
-            f"X has {int(bad.sum())} NaN or infinite value(s), first in {X.columns[c]!r} at {X.index[r]}",
-            hint="drop warm-up rows (design_matrix(dropna=True))",
-            column=X.columns[c],
-        )
-    return X.astype("float64")
 
 # %% ../../nbs/05_models.ipynb #ca648e53
 class Forecaster:
@@ -206,9 +124,9 @@ class Forecaster:
 @patch
 def fit(self: Forecaster, y, X=None) -> Forecaster:
     "Fit on `y` (and the design matrix `X`, if any); returns the forecaster."
-    y = self._to_model_scale(_check_y(y))
+    y = self._to_model_scale(check_y(y))
     self.x_shift_ = X.attrs.get("shift") if isinstance(X, pd.DataFrame) else None
-    X = _check_X(X, y.index)
+    X = check_X(X, y.index)
     if len(y) < self.min_train:
         raise SeriesTooShortError(
             f"{self.name} needs at least {self.min_train} observations, got {len(y)}",
@@ -256,16 +174,10 @@ def _calibration_errors(self: Forecaster, y, X, start: int) -> np.ndarray:
     for i in range(size):
         t = start + i
         steps = min(H, len(y) - t)
-        Xf = None if X is None or not self.needs_x_future else _typed(X.iloc[t : t + steps], X)
+        Xf = None if X is None or not self.needs_x_future else typed(X.iloc[t : t + steps], X)
         errors[i, :steps] = y.iloc[t : t + steps].to_numpy() - self._predict(steps, Xf, ())[0]
         self._extend(y.iloc[t : t + 1], None if X is None else X.iloc[t : t + 1])
     return errors
-
-
-def _typed(part, X):
-    part = part.copy()
-    part.attrs = X.attrs
-    return part
 
 
 @patch
@@ -313,9 +225,7 @@ def predict(self: Forecaster, h: int, X_future=None, level=LEVELS) -> pd.DataFra
             hint="fit with X=design_matrix(...) to use features, or leave X_future out",
         )
     Xf = (
-        _check_X(X_future, index, self.x_columns_, self.x_shift_, h)
-        if self.x_columns_ and self.needs_x_future
-        else None
+        check_X(X_future, index, self.x_columns_, self.x_shift_, h) if self.x_columns_ and self.needs_x_future else None
     )
     if self.intervals == "conformal" and h > self.conformal_horizon:
         raise ConfigError(
@@ -345,7 +255,7 @@ def update(self: Forecaster, y_new, X_new=None) -> Forecaster:
     if not np.isfinite(y_new.to_numpy()).all():
         raise MissingValueError("new observations contain NaN or inf", hint="clean them first", column=self.y_.name)
     y_new = self._to_model_scale(y_new)
-    X_new = _check_X(X_new, expected, self.x_columns_, None, None) if self.x_columns_ else None
+    X_new = check_X(X_new, expected, self.x_columns_, None, None) if self.x_columns_ else None
     return self._extend(y_new, X_new)
 
 
@@ -357,7 +267,7 @@ def _extend(self: Forecaster, y_new: pd.Series, X_new=None) -> Forecaster:
     self.y_ = pd.concat([self.y_, y_new])
     self.y_.index.freq = freq
     if X_new is not None:
-        self.X_ = _typed(pd.concat([self.X_, X_new]), self.X_)
+        self.X_ = typed(pd.concat([self.X_, X_new]), self.X_)
     return self
 
 
@@ -405,8 +315,13 @@ def load_model(path) -> Forecaster:
             f"{str(path)!r} holds no saved forecaster", hint="give the folder passed to .save()", parameter="path"
         )
     meta = json.loads((path / "forecaster.json").read_text())
-    module, _, cls = meta["class"].partition(":")
-    obj = getattr(importlib.import_module(module), cls).__new__(getattr(importlib.import_module(module), cls))
+    try:
+        cls = _class(meta["class"])
+    except (ImportError, AttributeError):  # saved before its class moved (the baselines were in forecast_nb.models)
+        if meta.get("model") not in MODELS:
+            raise
+        cls = _class(MODELS[meta["model"]])
+    obj = cls.__new__(cls)
     obj._load_state(path)
     return obj
 
@@ -421,64 +336,11 @@ def normal_bands(yhat, sd, levels) -> dict:
     z = {l: NormalDist().inv_cdf(0.5 + l / 200) for l in levels}
     return {l: (yhat - z[l] * sd, yhat + z[l] * sd) for l in levels}
 
-
-class Naive(Forecaster):
-    "The last value, carried forward: the random walk."
-
-    name = "naive"
-
-    def _fit(self, y, X):
-        self.last_, self.sigma_ = y.iloc[-1], float(np.std(np.diff(y.to_numpy()), ddof=1))
-
-    def _predict(self, h, X, levels):
-        yhat = np.full(h, self.last_)
-        return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(np.arange(1, h + 1)), levels)
-
-# %% ../../nbs/05_models.ipynb #bdbacd18
-class SeasonalNaive(Forecaster):
-    "The value one season ago: y(t + h) = y(t + h - m k)."
-
-    name = "seasonal_naive"
-    defaults = {"season_length": None}
-
-    def _fit(self, y, X):
-        m = self.params["season_length"] or infer_period(y.index.freq)
-        if len(y) <= m:
-            raise SeriesTooShortError(
-                f"seasonal naive with season_length={m} needs more than {m} observations, got {len(y)}",
-                hint="use a longer training part",
-                rows=len(y),
-            )
-        v = y.to_numpy()
-        self.m_, self.last_season_, self.sigma_ = m, v[-m:], float(np.std(v[m:] - v[:-m], ddof=1))
-
-    def _predict(self, h, X, levels):
-        k = np.arange(h)
-        yhat = self.last_season_[k % self.m_]
-        return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(k // self.m_ + 1), levels)
-
-
-class Drift(Forecaster):
-    "The straight line through the first and the last observation, continued."
-
-    name = "drift"
-
-    def _fit(self, y, X):
-        v = y.to_numpy()
-        self.last_, self.n_ = v[-1], len(v)
-        self.slope_ = (v[-1] - v[0]) / (len(v) - 1)
-        self.sigma_ = float(np.std(np.diff(v) - self.slope_, ddof=1))
-
-    def _predict(self, h, X, levels):
-        k = np.arange(1, h + 1)
-        yhat = self.last_ + self.slope_ * k
-        return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(k * (1 + k / (self.n_ - 1))), levels)
-
 # %% ../../nbs/05_models.ipynb #38a42129
 MODELS = {
-    "naive": "forecast_nb.models:Naive",
-    "seasonal_naive": "forecast_nb.models:SeasonalNaive",
-    "drift": "forecast_nb.models:Drift",
+    "naive": "forecast_nb.models.baselines:Naive",
+    "seasonal_naive": "forecast_nb.models.baselines:SeasonalNaive",
+    "drift": "forecast_nb.models.baselines:Drift",
     "arima": "forecast_nb.models.arima:ARIMA",
     "prophet": "forecast_nb.models.prophet:Prophet",
     "lstm": "forecast_nb.models.lstm:LSTM",
@@ -492,5 +354,10 @@ def get_model(
     "A new, unfitted forecaster by name."
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}", hint=f"use one of {list(MODELS)}", parameter="model")
-    module, _, cls = MODELS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)(**params)
+    return _class(MODELS[name])(**params)
+
+
+def _class(path: str) -> type:
+    "The class at 'module:Name', its module imported on first use."
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
