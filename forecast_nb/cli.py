@@ -73,9 +73,11 @@ def config_options(
         default = (defaults or {}).get(name, field.get_default(call_default_factory=True))
         kw = dict(dest=name, default=default if keep_defaults else argparse.SUPPRESS, help=_help(name, default))
         flag = "--" + name.replace("_", "-")
+        if field.annotation is bool and default:  # a switch that is on: --no-NAME turns it off
+            p.add_argument(f"--no-{flag[2:]}", action="store_false", **kw | {"help": f"do not {field.description}"})
+            continue
         if field.annotation is bool:
-            flag, kw["help"] = (f"--no-{flag[2:]}", f"do not {field.description}") if default else (flag, kw["help"])
-            p.add_argument(flag, action="store_false" if default else "store_true", **kw)
+            p.add_argument(flag, action="store_true", **kw)
             continue
         branches = props[name].get("anyOf", [props[name]])
         choices = [c for b in branches for c in b.get("enum", [])]
@@ -119,7 +121,12 @@ def _training_parsers(sub):
 def _tune_parser(sub):
     t = sub.add_parser("tune", help="tune a model's parameters: grid, random or Bayesian search, or all three compared")
     config_options(t, TUNE, TUNE, keep_defaults=True, required=("model",))
-    t.add_argument("--method", default="bayes", choices=["grid", "random", "bayes", "all"], help="(default: bayes)")
+    t.add_argument(
+        "--method",
+        default="bayes",
+        choices=["grid", "random", "bayes", "all"],
+        help="search, or all compared (default: bayes)",
+    )
     t.add_argument("--metric", default="mae", help="the backtest metric to minimise (default: mae)")
     t.add_argument("--params", type=_json_dict, default=None, help="fixed model parameters as JSON")
     t.add_argument("--storage", help="Optuna storage URL (default: sqlite:///_runs/optuna.db, under $FORECAST_NB_RUNS)")
