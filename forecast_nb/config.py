@@ -4,6 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #c930aa43
 from __future__ import annotations
+import datetime as dt
 import hashlib
 import json
 import os
@@ -140,6 +141,11 @@ class TrainConfig(BaseModel):
             super().__init__(**values)
         except ValidationError as e:
             raise _config_error(e, values) from None
+
+    @field_validator("val_size", "test_size", mode="before")
+    @classmethod
+    def _date_text(cls, v):
+        return v.isoformat() if isinstance(v, dt.date) else v  # YAML reads an unquoted 2011-01-01 as a date
 
     @field_validator("gate", mode="before")
     @classmethod
