@@ -18,17 +18,13 @@ def _part_size(n: int, spec, name: str, index: pd.DatetimeIndex) -> int:
     "Rows in a part given as a fraction, a count or a start date (for dates: rows from that date on)."
     if spec is None:
         return 0
-    if isinstance(spec, bool):
-        raise ConfigError(
-            f"{name}={spec!r} is a bool", hint=f"give {name} as a fraction, a row count or a date", parameter=name
-        )
     if isinstance(spec, float):
         if not 0 < spec < 1:
             raise ConfigError(
                 f"{name}={spec} is not a fraction in (0, 1)", hint=f"use e.g. {name}=0.15", parameter=name
             )
         return int(round(spec * n))
-    if isinstance(spec, int):
+    if isinstance(spec, int):  # True and False too: check_whole refuses them
         return check_whole(name, spec, 1, hint=f"use {name}=None to leave the part out", what="a row count")
     try:
         start = pd.Timestamp(spec)
