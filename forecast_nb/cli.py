@@ -52,10 +52,13 @@ def _reader(schema: dict):
 
 # %% ../nbs/15_cli.ipynb #3777cbf7
 def _help(name: str, default) -> str:
-    "A field's help text: its description, then the default used."
-    text = TrainConfig.model_fields[name].description
-    if default is not None and "(default" not in text:
-        text += f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
+    "A field's help text: its description, then the default used (the command's own, if it has one)."
+    field = TrainConfig.model_fields[name]
+    text, own = field.description, default != field.get_default(call_default_factory=True)
+    if default is not None and (own or "(default" not in text):
+        text = (
+            text.split(" (default")[0] + f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
+        )
     return redact(text).replace("%", "%%")
 
 
