@@ -12,33 +12,24 @@ import numpy as np
 import pandas as pd
 from .config import TrainConfig, default_tracking_uri, make_dir, runs_dir
 from .data import load
+from .drift import changes, drift
 from .errors import RegistryError, redact
-from .registry import alias_version
-from .serve import PredictionLog
+from .metrics import mae_by_step
+from .registry import alias_version, version_metadata
+from .predlog import PredictionLog
 
 # %% auto #0
-__all__ = ['LIVE_COLUMNS', 'live_errors', 'expectation', 'backtest_forecasts', 'assess', 'changes', 'psi', 'drift',
-           'MonitorReport', 'monitor_dir', 'check', 'check_notebook']
+__all__ = ['LIVE_COLUMNS', 'live_errors', 'expectation', 'backtest_forecasts', 'assess', 'MonitorReport', 'monitor_dir', 'check',
+           'check_notebook']
 
 # %% ../nbs/14_monitor.ipynb #35dde169
-LIVE_COLUMNS = [
-    "model_version",
-    "requested_at",
-    "origin",
-    "step",
-    "ds",
-    "yhat",
-    "y",
-    "error",
-    "abs_error",
-    "naive_abs_error",
-]
+LIVE_COLUMNS = "model_version requested_at origin step ds yhat y error abs_error naive_abs_error".split()
 
 
 def live_errors(
     predictions: pd.DataFrame,  # rows of the prediction log (`PredictionLog.read`)
-    actuals: pd.Series,
-) -> pd.DataFrame:  # the realised series, on its dates
+    actuals: pd.Series,  # the realised series, on its dates
+) -> pd.DataFrame:
     "Each logged forecast step whose date has an actual: its error, and naive's (the actual at the origin)."
     if not len(predictions):
         return pd.DataFrame(columns=LIVE_COLUMNS)
@@ -55,12 +46,8 @@ def live_errors(
 # %% ../nbs/14_monitor.ipynb #0aa3703a
 def expectation(forecasts: pd.DataFrame) -> pd.DataFrame:
     "Per step, from a backtest's forecasts: the model's MAE, naive's, and how many forecasts back them."
-    f = forecasts.assign(
-        abs_error=(forecasts["y"] - forecasts["yhat"]).abs(), naive=(forecasts["y"] - forecasts["y_origin"]).abs()
-    )
-    return f.groupby("step").agg(
-        expected_mae=("abs_error", "mean"), expected_naive_mae=("naive", "mean"), backtest_n=("abs_error", "size")
-    )
+    names = {"mae": "expected_mae", "naive_mae": "expected_naive_mae", "n": "backtest_n"}  # beside the live columns
+    return mae_by_step(forecasts).rename(columns=names)
 
 
 def backtest_forecasts(run_id: str, tracking_uri: str) -> pd.DataFrame:
@@ -87,8 +74,8 @@ def assess(
     expected: pd.DataFrame,  # `expectation` of the deployed version
     window: int = 60,  # the most recent origins scored
     tolerance: float = 0.5,  # live MAE may exceed the backtest's by this fraction
-    min_samples: int = 20,
-) -> tuple[pd.DataFrame, dict]:  # fewer scored steps than this: no verdict
+    min_samples: int = 20,  # fewer scored steps than this: no verdict
+) -> tuple[pd.DataFrame, dict]:
     "Live MAE per step over the last `window` origins beside the backtest's, and the verdict on them pooled."
     origins = sorted(errors["origin"].unique())[-window:]
     e = errors[errors["origin"].isin(origins)]
@@ -117,62 +104,14 @@ def assess(
         "threshold": exp * (1 + tolerance),
         "enough": n >= min_samples,
     }
-    summary["degraded"] = bool(
-        summary["enough"] and live > summary["threshold"] + 1e-12 * max(1.0, abs(exp))
-    )  # a perfect backtest is not beaten by rounding
+    margin = 1e-12 * max(1.0, abs(exp))  # a perfect backtest is not beaten by rounding
+    summary["degraded"] = bool(summary["enough"] and live > summary["threshold"] + margin)
     return by, summary
-
-# %% ../nbs/14_monitor.ipynb #6ea8d8c6
-def changes(y: pd.Series, log: bool | None = None) -> pd.Series:
-    "What drift is measured on: log returns (default for a positive series), or first differences."
-    y = y.dropna()
-    log = bool((y > 0).all()) if log is None else log
-    return (np.log(y).diff() if log else y.diff()).dropna()
-
-
-def psi(reference, recent, bins: int = 10) -> float:
-    "Population stability index of `recent` against `reference`, over quantile bins of the reference."
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
-    edges[0], edges[-1] = -np.inf, np.inf
-    p = np.clip(np.histogram(reference, edges)[0] / len(reference), 1e-4, None)
-    q = np.clip(np.histogram(recent, edges)[0] / len(recent), 1e-4, None)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def drift(
-    reference: pd.Series,  # the inputs the model was trained on (e.g. changes of the training window)
-    recent: pd.Series,  # the inputs since
-    ks_alpha: float = 0.01,  # KS p-value below this: drifted
-    psi_threshold: float = 0.25,
-) -> pd.DataFrame:  # PSI above this: drifted
-    "Two-sample KS and PSI of `recent` against `reference`: statistic, p-value, threshold, verdict."
-    from scipy.stats import chi2, ks_2samp
-
-    ref, rec = np.asarray(reference, float), np.asarray(recent, float)
-    ks = ks_2samp(ref, rec)
-    bins = int(np.clip(len(rec) // 20, 3, 10))
-    index = psi(ref, rec, bins)
-    p_index = float(
-        chi2.sf(index / (1 / len(ref) + 1 / len(rec)), bins - 1)
-    )  # n_eff * PSI is about chi-square(bins - 1) without drift
-    return pd.DataFrame(
-        {
-            "statistic": [float(ks.statistic), index],
-            "p_value": [float(ks.pvalue), p_index],
-            "threshold": [ks_alpha, psi_threshold],
-            "rule": ["p_value <", "statistic >"],
-            "drifted": [bool(ks.pvalue < ks_alpha), bool(index > psi_threshold)],
-            "n_reference": len(ref),
-            "n_recent": len(rec),
-            "std_ratio": float(rec.std() / ref.std()),
-        },
-        index=pd.Index(["ks", "psi"], name="test"),
-    )
 
 # %% ../nbs/14_monitor.ipynb #3ad108b4
 @dataclass
 class MonitorReport:
-    "One monitoring check of a deployed model: live error against its backtest, drift of its inputs, what was done."
+    "One check of a deployed model: live error against its backtest, drift of its inputs, what was done."
 
     name: str
     version: str
@@ -245,10 +184,12 @@ class MonitorReport:
         lines = [
             f"# Monitoring {self.name} v{self.version}: {self.status}",
             "",
-            f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; backtest expects {s['expected_mae']:.4g} "
-            f"(ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); live naive MAE {s['live_naive_mae']:.4g}"
+            f"- live MAE {s['live_mae']:.4g} over {s['n']} scored steps from {s['origins']} origins; "
+            f"backtest expects {s['expected_mae']:.4g} (ratio {s['ratio']:.2f}; degraded above {s['threshold']:.4g}); "
+            f"live naive MAE {s['live_naive_mae']:.4g}"
             if s["n"]
-            else f"- no forecast of v{self.version} in the prediction log has its actual yet (a verdict needs {self.min_samples} scored steps)",
+            else f"- no forecast of v{self.version} in the prediction log has its actual yet "
+            f"(a verdict needs {self.min_samples} scored steps)",
             *(
                 [f"- {s['unjudged']} scored steps lie past the backtest's horizon: shown, not judged"]
                 if s.get("unjudged")
@@ -280,9 +221,7 @@ class MonitorReport:
 
     def to_dict(self) -> dict:
         "The machine-readable summary (what `forecast-nb monitor --json` prints)."
-        nan_free = {
-            k: None if isinstance(v, float) and np.isnan(v) else v for k, v in self.summary.items()
-        }  # valid JSON for jq
+        nan_free = {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in self.summary.items()}  # for jq
         return {
             "name": self.name,
             "version": self.version,
@@ -300,26 +239,6 @@ class MonitorReport:
 def monitor_dir() -> Path:
     "Where reports go: `_runs/monitor/` (or under $FORECAST_NB_RUNS)."
     return runs_dir("monitor")
-
-
-def _deployed_info(name: str, alias: str, uri: str) -> tuple[str, str, dict]:
-    "The version `alias` points at, its training run and its metadata (config, data span, metrics)."
-    import mlflow
-    from forecast_nb.tracking import mlflow_client
-
-    c = mlflow_client(uri)
-    version = alias_version(name, alias, c)
-    if version is None:
-        raise RegistryError(
-            f"registered model {name!r} has no {alias!r} alias in {uri}",
-            hint="check --name, --alias and --tracking-uri",
-            parameter="name",
-        )
-    where = c.get_model_version_download_uri(
-        name, version
-    )  # from this registry: MLflow's models:/ URIs ask the process-wide one
-    mlmodel = mlflow.artifacts.download_artifacts(artifact_uri=f"{where.rstrip('/')}/MLmodel", tracking_uri=uri)
-    return version, c.get_model_version(name, version).run_id, mlflow.models.Model.load(mlmodel).metadata or {}
 
 
 def _log_check(report: MonitorReport, uri: str, experiment: str, folder: Path) -> str:
@@ -374,14 +293,21 @@ def check(
     min_samples: int = 20,  # scored steps needed for a verdict
     drift_window: int = 60,  # drift: the most recent changes compared
     reference_rows: int = 500,  # drift: the last rows of the training data as reference
-    ks_alpha: float = 0.01,
-    psi_threshold: float = 0.25,  # drift thresholds
+    ks_alpha: float = 0.01,  # drift: KS p-value below this is drift
+    psi_threshold: float = 0.25,  # drift: PSI above this is drift
     experiment: str = "monitoring",  # MLflow experiment of the checks
-    retrain: bool = False,
-) -> MonitorReport:  # start the training workflow when the check flags
+    retrain: bool = False,  # start the training workflow when the check flags
+) -> MonitorReport:
     "One monitoring check: live error against the backtest, input drift, logged to MLflow; retrain on request."
     uri = default_tracking_uri(tracking_uri)
-    version, run_id, meta = _deployed_info(name, alias, uri)
+    version = alias_version(name, alias, uri)
+    if version is None:
+        raise RegistryError(
+            f"registered model {name!r} has no {alias!r} alias in {uri}",
+            hint="check --name, --alias and --tracking-uri",
+            parameter="name",
+        )
+    run_id, meta = version_metadata(name, version, uri)
     cfg = TrainConfig.from_dict(meta["config"]) if meta.get("config") else None
     if cfg is not None and redact(data) != cfg.data:
         cfg = cfg.replace(table=None, query=None)  # another source: its own table
@@ -413,7 +339,7 @@ def check(
 
 
 def _retrain(report: MonitorReport, cfg: TrainConfig | None, data: str, uri: str, folder: Path):
-    "The training workflow with the deployed version's config on the fresh data; its outcome joins the check's run and report."
+    "The training workflow: the deployed version's config on the fresh data; its outcome joins the check's record."
     from mlflow.entities import RunTag
     from forecast_nb.pipeline import run_training
     from forecast_nb.tracking import mlflow_client
@@ -451,14 +377,6 @@ def check_notebook(
     progress: bool = True,
 ) -> dict:
     "Run the monitor notebook; returns the check's summary (`MonitorReport.to_dict`) and the notebook's path."
-    from forecast_nb.runner import executed_path, run_workflow
-    from forecast_nb.tracking import mlflow_client
+    from forecast_nb.runner import run_logged
 
-    output = executed_path("monitor", output)
-    summary_path = output.with_suffix(".json")
-    run_workflow("monitor", parameters | {"summary_path": str(summary_path)}, output, progress)
-    summary = json.loads(summary_path.read_text())
-    mlflow_client(default_tracking_uri(parameters.get("tracking_uri"))).log_artifact(
-        summary["run_id"], str(output), "notebook"
-    )
-    return summary | {"notebook": str(output)}
+    return run_logged("monitor", parameters, default_tracking_uri(parameters.get("tracking_uri")), output, progress)

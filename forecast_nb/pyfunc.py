@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from .errors import ConfigError, ForecastNBError, check_whole
 from .models import LEVELS, Forecaster, load_model
-from .prep import future_index
+from .freq import future_index
 
 # %% auto #0
 __all__ = ['forecast_request', 'history_series', 'on_clock', 'condition', 'forecast_from', 'signature', 'log_forecaster']

@@ -12,8 +12,8 @@ from .errors import ConfigError, RegistryError
 from .models import Forecaster
 
 # %% auto #0
-__all__ = ['GateResult', 'Gate', 'alias_version', 'register', 'promote', 'rollback', 'score_fitted', 'load_version',
-           'deploy_decision']
+__all__ = ['GateResult', 'Gate', 'alias_version', 'register', 'promote', 'rollback', 'load_version', 'version_metadata',
+           'score_fitted', 'deploy_decision']
 
 # %% ../nbs/10_registry.ipynb #42990e8f
 @dataclass
@@ -81,7 +81,8 @@ class Gate:
 
 # %% ../nbs/10_registry.ipynb #d1d271a1
 def _logged_model(c, uri: str):
-    "The MLflow 3 logged model `uri` names (`models:/m-...`), found in `c`'s store (MLflow would ask the process-wide one); else None."
+    "The MLflow 3 logged model `uri` names (`models:/m-...`), found in `c`'s store, else None."
+    # (MLflow itself would ask the process-wide store)
     return c.get_logged_model(uri.removeprefix("models:/")) if uri.startswith("models:/m-") else None
 
 
@@ -109,8 +110,8 @@ def register(
     description: str = "",  # what this version is
     tags: dict | None = None,  # e.g. the run's data tags
     client=None,  # an MlflowClient or a tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)
-    run_id: str | None = None,
-):  # the run that logged it
+    run_id: str | None = None,  # the run that logged it
+):
     "A new version of registered model `name` from `model_uri`; returns the ModelVersion."
     from mlflow.exceptions import MlflowException
 
@@ -166,6 +167,31 @@ def rollback(name: str, client=None) -> dict:
         )
     return promote(name, prev, client)
 
+
+def load_version(name: str, version, client=None):
+    "Registered model `name`, version `version`, as a loaded pyfunc, read from the registry `client` is bound to."
+    import mlflow
+    import tempfile
+
+    c = _client(client)
+    where = c.get_model_version_download_uri(name, str(version))  # models:/ URIs would ask the process-wide one
+    where = getattr(_logged_model(c, where), "artifact_location", where)
+    with tempfile.TemporaryDirectory(prefix="forecast-nb-model-") as d:  # loaded into memory, then the download goes
+        return mlflow.pyfunc.load_model(
+            mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=d, tracking_uri=c.tracking_uri)
+        )
+
+
+def version_metadata(name: str, version, client=None) -> tuple[str | None, dict]:
+    "Version `version` of `name`: the run that logged it, and the metadata logged with it (without loading it)."
+    import mlflow
+
+    c = _client(client)
+    where = c.get_model_version_download_uri(name, str(version))  # models:/ URIs would ask the process-wide one
+    where = getattr(_logged_model(c, where), "artifact_location", where)
+    mlmodel = mlflow.artifacts.download_artifacts(f"{where.rstrip('/')}/MLmodel", tracking_uri=c.tracking_uri)
+    return c.get_model_version(name, str(version)).run_id, mlflow.models.Model.load(mlmodel).metadata or {}
+
 # %% ../nbs/10_registry.ipynb #d5d8e235
 def score_fitted(
     model: Forecaster,  # a fitted forecaster (e.g. the champion)
@@ -173,7 +199,7 @@ def score_fitted(
     start: int,  # position of the first test origin's first forecast row (rows before it are history)
     horizon: int,
 ) -> tuple[float, str]:
-    "MAE of `model` over the test origins of `y` from `start` in steps of `horizon`, and how it was scored ('conditioned' or 'refit')."
+    "MAE of `model` on `y`'s test origins from `start`, every `horizon` steps; and how: 'conditioned' or 'refit'."
     from forecast_nb.backtest import walk_forward
 
     if y.index.freq is None:
@@ -191,22 +217,6 @@ def score_fitted(
         (model.name, model.get_params()), y, horizon=horizon, initial=start, refit_every=10**9, progress=False, level=()
     )
     return float(bt.metrics.loc["mae", "model"]), "refit"
-
-
-def load_version(name: str, version, client=None):
-    "Registered model `name`, version `version`, as a loaded pyfunc, read from the registry `client` is bound to."
-    import mlflow
-    import tempfile
-
-    c = _client(client)
-    where = c.get_model_version_download_uri(
-        name, str(version)
-    )  # MLflow's models:/ URIs would ask the process-wide registry
-    where = getattr(_logged_model(c, where), "artifact_location", where)
-    with tempfile.TemporaryDirectory(prefix="forecast-nb-model-") as d:  # loaded into memory, then the download goes
-        return mlflow.pyfunc.load_model(
-            mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=d, tracking_uri=c.tracking_uri)
-        )
 
 
 def deploy_decision(name: str, challenger_mae: float, y: pd.Series, start: int, horizon: int, client=None) -> dict:

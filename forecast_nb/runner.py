@@ -15,7 +15,8 @@ from .config import TrainConfig, make_dir, runs_dir
 from .errors import ConfigError, WorkflowError, redact
 
 # %% auto #0
-__all__ = ['workflow', 'notebook_parameters', 'parse_overrides', 'run_workflow', 'notebooks_dir', 'executed_path', 'train']
+__all__ = ['workflow', 'notebook_parameters', 'parse_overrides', 'run_workflow', 'notebooks_dir', 'executed_path', 'run_logged',
+           'train']
 
 # %% ../nbs/12_runner.ipynb #e2066a2a
 def workflow(name: str) -> Path:
@@ -40,7 +41,7 @@ def notebook_parameters(name: str) -> dict:
 
 
 def parse_overrides(items: list[str]) -> dict:
-    "`key=value` pairs from the command line, values read as YAML scalars (`horizon=5`, `model_params={order: [1, 1, 1]}`)."
+    "`key=value` pairs from the command line, values read as YAML (`horizon=5`, `model_params={order: [1, 1, 1]}`)."
     import yaml
 
     out = {}
@@ -86,8 +87,8 @@ def run_workflow(
     parameters: dict,  # injected after its `parameters` cell
     output: str | Path,  # where the executed notebook is written (outside nbs/)
     progress: bool = True,
-    secrets: dict | None = None,
-) -> Path:  # values the kernel gets through $FORECAST_NB_SECRETS, never written in the notebook
+    secrets: dict | None = None,  # values the kernel gets through $FORECAST_NB_SECRETS, never written in the notebook
+) -> Path:
     "Execute workflow `name` with `parameters` on the python3 kernel; returns the executed notebook's path."
     import papermill as pm
 
@@ -135,20 +136,36 @@ def executed_path(name: str, output: str | Path | None = None) -> Path:
     ).resolve()
 
 
+def run_logged(
+    name: str,  # workflow notebook: train, monitor, ...
+    parameters: dict,  # its parameters (but `summary_path`, which is set here)
+    tracking_uri: str | None,  # the MLflow store of the run the notebook makes
+    output: str | Path | None = None,  # the executed notebook (default: under notebooks_dir())
+    progress: bool = True,
+    secrets: dict | None = None,  # see `run_workflow`
+) -> dict:
+    "Run workflow `name` and log the executed notebook with the MLflow run its summary names; returns the summary."
+    from forecast_nb.tracking import mlflow_client
+
+    output = executed_path(name, output)
+    summary_path = output.with_suffix(".json")
+    run_workflow(name, parameters | {"summary_path": str(summary_path)}, output, progress, secrets)
+    summary = json.loads(summary_path.read_text())
+    mlflow_client(tracking_uri).log_artifact(summary["run_id"], str(output), "notebook")
+    return summary | {"notebook": str(output)}
+
+
 def train(
     config: TrainConfig,  # the run's config
     output: str | Path | None = None,  # the executed notebook (default: under notebooks_dir())
     progress: bool = True,
 ) -> dict:
-    "Run the training notebook for `config`; returns its summary (run_id, status, model, metrics, baseline_metrics, gate_passed, model_version, promoted, notebook)."
+    "Run the training notebook for `config`; returns its summary (run_id, status, model, metrics, ..., notebook)."
     from forecast_nb.tracking import experiment_id, mark_failed, mlflow_client
 
     output = executed_path("train", output)
-    summary_path = output.with_suffix(".json")
     try:
-        run_workflow(
-            "train", config.public_dict() | {"summary_path": str(summary_path)}, output, progress, config.secrets()
-        )
+        return run_logged("train", config.public_dict(), config.tracking_uri, output, progress, config.secrets())
     except WorkflowError as e:
         client = mlflow_client(config.tracking_uri)
         rid = client.create_run(
@@ -161,6 +178,3 @@ def train(
         raise WorkflowError(
             e.message, hint=e.hint + f"; MLflow run {rid} is marked FAILED", notebook=str(output), run_id=rid
         ) from None
-    summary = json.loads(summary_path.read_text())
-    mlflow_client(config.tracking_uri).log_artifact(summary["run_id"], str(output), "notebook")
-    return summary | {"notebook": str(output)}

@@ -4,497 +4,29 @@
 
 # %% ../nbs/13_serve.ipynb #fba200e9
 from __future__ import annotations
-import asyncio
-import ipaddress
 import json
 import logging
 import os
-import queue
 import secrets
-import threading
-import time
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Annotated
-import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
-from .config import default_tracking_uri, runs_dir
-from .data import db_url
-from .errors import ConfigError, ForecastNBError, RegistryError, check_whole, redact
-from .models import LEVELS, Forecaster
-from .pyfunc import forecast_from, history_series
+from .config import default_tracking_uri
+from .errors import ForecastNBError, RegistryError, check_whole
+from .guard import MAX_BODY_BYTES, BodyLimit, check_bind, redact_logs
+from .predlog import PredictionLog, naive
+from .pyfunc import history_series
+from .slot import Deployed, ModelSlot
 
 # %% auto #0
-__all__ = ['log', 'Number', 'Level', 'MAX_BODY_BYTES', 'naive', 'PredictionLog', 'Deployed', 'load_deployed', 'ModelSlot',
-           'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'BodyLimit', 'create_app',
-           'is_loopback', 'check_bind', 'redact_logs', 'serve']
-
-# %% ../nbs/13_serve.ipynb #dbc2a330
-log = logging.getLogger("forecast_nb.serve")
-
-
-def _predictions_table(metadata):
-    from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table, Text
-
-    return Table(
-        "predictions",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("request_id", String(32), nullable=False),
-        Column("model_name", String(200), nullable=False),
-        Column("model_version", String(32), nullable=False),
-        Column("requested_at", DateTime, nullable=False),  # UTC
-        Column("origin", DateTime, nullable=False),  # the last observation the forecast starts from
-        Column("step", Integer, nullable=False),
-        Column("ds", DateTime, nullable=False),  # the date forecast
-        Column("yhat", Float, nullable=False),
-        Column("bounds", Text),  # JSON: {"80": [lo, hi], ...}
-        Column("history_rows", Integer, nullable=False),  # observations the request sent
-        Index("ix_predictions_model_ds", "model_name", "ds"),
-    )
-
-
-def naive(ts) -> pd.Timestamp:
-    "A timestamp as the log stores it: no zone (zoned ones in UTC)."
-    ts = pd.Timestamp(ts)
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
-
-
-def _first_line(e: BaseException) -> str:
-    "The first line of an error's text, URL passwords masked: what a log line or an answer may show."
-    return redact((str(e).splitlines() or [type(e).__name__])[0])
-
-
-def _connect_args(backend: str, timeout: float) -> dict:
-    "A bounded connect for a database server (an unreachable host fails in `timeout` seconds, not the OS's minutes)."
-    return {"connect_timeout": max(1, round(timeout))} if backend in ("postgresql", "mysql", "mariadb") else {}
-
-
-def _sqlite_pragmas(dbapi_conn, _):
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-# %% ../nbs/13_serve.ipynb #bd97da29
-class PredictionLog:
-    "Every forecast served, appended to a SQL table (SQLite by default, PostgreSQL by URL) by a background writer."
-
-    def __init__(
-        self,
-        url: str = "sqlite:///predictions.db",  # SQLAlchemy URL of the log
-        writer: bool = True,  # False: only read an existing log (monitoring); nothing is created
-        spill: str
-        | Path
-        | None = None,  # rows that cannot be written (default: _runs/predictions-unsaved-<url hash>.jsonl)
-        max_pending: int = 10_000,  # batches queued before new ones go straight to the spill file
-        connect_timeout: float = 5.0,
-    ):  # seconds to reach a database server
-        import hashlib
-        from sqlalchemy import MetaData, create_engine, event, inspect
-        from sqlalchemy.engine import make_url
-
-        self.url, self.failures, self.max_pending, self._closed = url, 0, max_pending, False
-        self.spill = Path(
-            spill or runs_dir() / f"predictions-unsaved-{hashlib.sha256(url.encode()).hexdigest()[:8]}.jsonl"
-        )
-        self._lock = threading.Lock()  # `append` and `close` never interleave
-        try:
-            u = make_url(db_url(url))
-            if not writer and u.get_backend_name() == "sqlite" and not Path(u.database or "").exists():
-                raise FileNotFoundError(f"no file {u.database}")
-            bounded = _connect_args(u.get_backend_name(), connect_timeout)
-            self.engine = create_engine(u, pool_pre_ping=True, connect_args=bounded)
-            if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
-            with self.engine.connect():
-                pass  # reachable at all: one bounded try, not three
-            md = MetaData()
-            self.table = _predictions_table(md)
-            if not writer and not inspect(self.engine).has_table("predictions"):
-                raise LookupError("it holds no predictions table")
-            for attempt in range(
-                3 if writer else 0
-            ):  # two servers creating the table at once: the loser finds it there
-                try:
-                    md.create_all(self.engine)
-                    break
-                except Exception:
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.2)
-        except Exception as e:
-            raise ConfigError(
-                f"the prediction log {url!r} cannot be opened: {type(e).__name__}: {_first_line(e)}",
-                hint="pass the URL the API logs to (--log-url; a relative sqlite:/// path is from the current folder), e.g. sqlite:///predictions.db or postgresql://user@host/db",
-                parameter="log_url",
-            ) from e
-        self._queue, self._thread = queue.Queue(), None
-        if writer:
-            self._restore_spill()
-            self._thread = threading.Thread(target=self._writer, name="prediction-log", daemon=True)
-            self._thread.start()
-
-    def append(self, rows: list[dict]):
-        "Queue the rows of one forecast (returns at once)."
-        with self._lock:
-            if self._closed or self._thread is None or self._queue.qsize() >= self.max_pending:
-                self._spill(rows)
-            else:
-                self._queue.put(rows)
-
-    def _writer(self):
-        while True:
-            batch = [self._queue.get()]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            forecasts = [b for b in batch if b is not None]
-            try:
-                self._write(forecasts)
-            except BaseException as e:  # never dies, never drops: what it could not write is kept aside
-                log.error("prediction log writer: %s", _first_line(e))
-                self._spill([r for f in forecasts for r in f])
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-            if len(forecasts) < len(batch):
-                return
-
-    def _write(self, forecasts: list[list[dict]]):
-        "Insert in one transaction; retry while the database is unreachable; spill the forecasts it refuses, or what is left at close."
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
-        rows, wait = [r for f in forecasts for r in f], 0.1
-        while rows:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(self.table.insert(), rows)
-                return
-            except Exception as e:
-                self.failures += 1
-                down = isinstance(
-                    e, (OperationalError, InterfaceError)
-                )  # unreachable, locked, or missing its table: worth waiting for
-                if down and not self._closed:
-                    log.warning("prediction log unreachable (%s rows waiting, retrying): %s", len(rows), _first_line(e))
-                    time.sleep(wait)
-                    wait = min(wait * 2, 5.0)
-                elif len(forecasts) > 1 and not self._closed:
-                    for f in forecasts:
-                        self._write([f])  # one at a time: only what the database refuses is kept aside
-                    return
-                else:
-                    log.warning(
-                        "prediction log: %s rows not written (%s): kept in %s", len(rows), _first_line(e), self.spill
-                    )
-                    return self._spill(rows)
-
-    def _spill(self, rows: list[dict], path: Path | None = None) -> bool:
-        "Append rows to the spill file, one `write` on an O_APPEND descriptor (processes sharing the file never interleave lines)."
-        path = path or self.spill
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, "".join(json.dumps(r, default=str) + "\n" for r in rows).encode())
-            finally:
-                os.close(fd)
-            return True
-        except OSError as e:
-            log.error("prediction log: %s rows lost, %s cannot be written: %s", len(rows), path, e)
-            return False
-
-    def _restore_spill(self):
-        "Write back rows an earlier log on this URL kept aside; rows the database refuses again go to `<spill>.refused.jsonl` for a person."
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
-        stale = [
-            p for p in self.spill.parent.glob(self.spill.name + ".restoring-*") if time.time() - p.stat().st_mtime > 600
-        ]  # a restore that died
-        taken = self.spill.with_name(f"{self.spill.name}.restoring-{uuid.uuid4().hex[:8]}")
-        try:
-            self.spill.rename(taken)
-            stale.append(taken)
-        except OSError:
-            pass  # nothing kept, or another server took it
-        for path in stale:
-            rows, bad = [], []
-            for line in path.read_text().splitlines():
-                try:
-                    r = json.loads(line)
-                    rows.append(r | {k: pd.Timestamp(r[k]).to_pydatetime() for k in ("requested_at", "origin", "ds")})
-                except (ValueError, KeyError, TypeError):
-                    bad.append(line)  # e.g. a line cut short by a kill
-            kept, refused = [], []
-            try:
-                if rows:
-                    with self.engine.begin() as conn:
-                        conn.execute(self.table.insert(), rows)
-            except (OperationalError, InterfaceError):
-                kept = rows  # the database is down again: keep them all
-            except Exception:
-                for r in rows:  # one at a time: only what it refuses is set aside
-                    try:
-                        with self.engine.begin() as conn:
-                            conn.execute(self.table.insert(), [r])
-                    except Exception:
-                        refused.append(r)
-            ok = self._spill(kept) if kept else True
-            ok = ok and (self._spill(refused, self.spill.with_suffix(".refused.jsonl")) if refused else True)
-            if bad:
-                ok = ok and self._spill([{"line": l} for l in bad], self.spill.with_suffix(".refused.jsonl"))
-            if ok:
-                path.unlink()  # only once every row is written or kept elsewhere
-            log.warning(
-                "prediction log: %s kept rows written back, %s kept again, %s refused (see %s)",
-                len(rows) - len(kept) - len(refused),
-                len(kept),
-                len(refused) + len(bad),
-                self.spill.with_suffix(".refused.jsonl"),
-            )
-
-    def flush(self, timeout: float = 60.0) -> bool:
-        "Wait until every queued row is written (or `timeout` seconds); returns whether the queue is empty."
-        deadline = time.monotonic() + timeout
-        while (
-            self._queue.unfinished_tasks
-            and self._thread is not None
-            and self._thread.is_alive()
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.005)
-        return not self._queue.unfinished_tasks
-
-    def close(self):
-        "Write what is queued (spill it if the database is gone), stop the writer, release the connections."
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            if self._thread is not None:
-                self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join()
-        self.engine.dispose()
-
-    def read(self, model_name: str | None = None, version: str | None = None) -> pd.DataFrame:
-        "The logged forecasts (all, one registered model's, or one version's), oldest first."
-        from sqlalchemy import select
-
-        t = self.table
-        q = select(t).order_by(t.c.id)
-        if model_name is not None:
-            q = q.where(t.c.model_name == model_name)
-        if version is not None:
-            q = q.where(t.c.model_version == str(version))
-        with self.engine.connect() as conn:
-            return pd.read_sql(q, conn, parse_dates=["requested_at", "origin", "ds"])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-# %% ../nbs/13_serve.ipynb #70182fe8
-@dataclass(frozen=True)
-class Deployed:
-    "One registered model version, loaded: what the API serves."
-
-    name: str
-    alias: str
-    version: str
-    run_id: str | None
-    model: Forecaster
-    metadata: dict
-    loaded_at: str
-
-    def info(self) -> dict:
-        "What `GET /model` reports."
-        m = self.metadata
-        return {
-            "name": self.name,
-            "alias": self.alias,
-            "version": self.version,
-            "run_id": self.run_id,
-            "model": self.model.name,
-            "params": json.loads(json.dumps(self.model.get_params(), default=str)),
-            "data_start": m.get("data_start"),
-            "data_end": m.get("data_end"),
-            "last_observation": self.model.y_.index[-1].isoformat(),
-            "horizon": m.get("horizon"),
-            "max_horizon": self.model.max_horizon,
-            "metrics": m.get("metrics", {}),
-            "loaded_at": self.loaded_at,
-        }
-
-    def forecast(
-        self,
-        horizon: int,  # steps ahead
-        level=LEVELS,  # interval levels
-        history: pd.Series | None = None,  # recent observations continuing the model's series
-        features: dict | None = None,  # column -> values on the forecast dates
-    ) -> tuple[pd.Timestamp, pd.DataFrame]:
-        "The origin and the forecast (yhat, lo_L, hi_L on the forecast dates), from `pyfunc.forecast_from`."
-        request = {"horizon": horizon, "level": list(level), "history": history, "features": features}
-        out = forecast_from(self.model, request)  # a gap is the model's GapError: where to start from
-        fc = out.drop(columns="step").set_index("ds").rename_axis(None)
-        if not np.isfinite(fc.to_numpy()).all():
-            raise ForecastNBError(
-                "the model produced non-finite values for this request",
-                hint="check the history for extreme values",
-                parameter="history",
-            )
-        return out.attrs["origin"], fc
-
-
-def load_deployed(
-    name: str,  # registered model name
-    version,  # its version number
-    alias: str = "production",  # the alias it was found under (reported only)
-    tracking_uri: str | None = None,
-) -> Deployed:
-    "Download and load one registered version as a `Deployed`."
-    from mlflow.exceptions import MlflowException
-    from forecast_nb.registry import load_version
-    from forecast_nb.tracking import mlflow_client
-
-    client, version = (
-        mlflow_client(default_tracking_uri(tracking_uri)),
-        str(version),
-    )  # every call through this registry
-    try:
-        mv, pm = client.get_model_version(name, version), load_version(name, version, client)
-    except MlflowException as e:
-        raise RegistryError(
-            f"registered model {name!r} version {version} cannot be loaded: {e.message}",
-            hint="check the name, the version and the tracking URI",
-            parameter="name",
-        ) from e
-    return Deployed(
-        name,
-        alias,
-        version,
-        mv.run_id,
-        pm.unwrap_python_model().model,
-        dict(pm.metadata.metadata or {}),
-        datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-
-# %% ../nbs/13_serve.ipynb #3980feea
-class ModelSlot:
-    "The served model: `models:/NAME@ALIAS`, reloaded when the alias moves to another version."
-
-    def __init__(
-        self, name: str, alias: str = "production", tracking_uri: str | None = None, poll_seconds: float = 30.0
-    ):  # how often the registry is asked (0: never)
-        self.name, self.alias, self.poll_seconds = name, alias, poll_seconds
-        self.tracking_uri = default_tracking_uri(tracking_uri)
-        self.current: Deployed | None = None
-        self.last_error: str | None = None
-        self._asked: float | None = None  # when the question still waiting for the registry was asked
-        self._stop, self._thread, self._failed = (
-            threading.Event(),
-            None,
-            {},
-        )  # version -> (when to try again, tries, the error)
-
-    def _version(self) -> str:
-        "The version the alias points at, asked of this slot's registry (the wait is timed: see `registry_error`)."
-        from mlflow.exceptions import MlflowException
-        from forecast_nb.tracking import mlflow_client
-
-        self._asked = time.monotonic()
-        try:
-            return str(mlflow_client(self.tracking_uri).get_model_version_by_alias(self.name, self.alias).version)
-        except MlflowException as e:
-            if e.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
-                raise RegistryError(
-                    f"registered model {self.name!r} has no {self.alias!r} alias",
-                    hint=f"promote a version: forecast-nb promote {self.name} VERSION",
-                    parameter="alias",
-                ) from e
-            said = redact(e.message)[:300]  # masked, then cut
-            raise RegistryError(
-                f"the registry at {self.tracking_uri} does not answer: {said}",
-                hint="check the tracking server",
-                parameter="tracking_uri",
-            ) from e
-        finally:
-            self._asked = None
-
-    @property
-    def registry_error(self) -> str | None:
-        "Why the registry check fails (None: it does not): its last error, or a question unanswered for over a poll."
-        asked = self._asked
-        if asked is not None and self.poll_seconds and time.monotonic() - asked > self.poll_seconds:
-            return f"the registry at {redact(self.tracking_uri)} has not answered for {time.monotonic() - asked:.0f} s"
-        return self.last_error
-
-    def refresh(self) -> bool:
-        "Load the version the alias points at if it is not the one served; returns whether the model was swapped."
-        version = self._version()
-        if self.current is not None and self.current.version == version:
-            return False
-        until, tries, error = self._failed.get(version, (0.0, 0, None))
-        if time.monotonic() < until:
-            raise RegistryError(
-                f"v{version} failed to load ({error}); next try in {until - time.monotonic():.0f} s",
-                parameter="version",
-            )
-        try:
-            new = load_deployed(self.name, version, self.alias, self.tracking_uri)
-        except Exception as e:  # tried again after 1, 2, 4 ... polls (at most 5 minutes)
-            self._failed[version] = (
-                time.monotonic() + min(300.0, max(self.poll_seconds, 1.0) * 2**tries),
-                tries + 1,
-                f"{type(e).__name__}: {_first_line(e)}",
-            )
-            raise
-        old, self.current = self.current, new  # the swap: one reference assignment
-        log.warning("serving %s v%s (%s)", self.name, version, f"was v{old.version}" if old else "first load")
-        return True
-
-    def _check(self):
-        try:
-            self.refresh()
-            self.last_error = None
-        except Exception as e:
-            self.last_error = redact(f"{type(e).__name__}: {e}")
-            log.warning(
-                "registry check failed, still serving %s: %s",
-                f"v{self.current.version}" if self.current else "nothing",
-                self.last_error,
-            )
-
-    def _poll(self, stop: threading.Event):
-        while not stop.wait(self.poll_seconds):
-            self._check()
-
-    def start(self):
-        "Load the model now, then poll in the background."
-        self._check()
-        if self.poll_seconds and self._thread is None:
-            self._thread = threading.Thread(target=self._poll, args=(self._stop,), name="registry-poll", daemon=True)
-            self._thread.start()
-
-    def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._stop, self._thread = threading.Event(), None  # can start again (a second app lifespan)
+__all__ = ['Number', 'Level', 'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'create_app', 'serve']
 
 # %% ../nbs/13_serve.ipynb #f5d68d7a
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON number: not "5", not true, not NaN
@@ -519,7 +51,7 @@ class ForecastRequestBase(BaseModel):
     history: dict[datetime, Number] | None = Field(
         default=None,
         max_length=100_000,
-        description="recent observations, date -> value in increasing date order; they must continue the model's series",
+        description="recent observations, date -> value in increasing date order, continuing the model's series",
     )
     features: dict[str, list[Number]] | None = Field(
         default=None, max_length=500, description="known-future feature values: column -> one value per forecast date"
@@ -596,7 +128,7 @@ def _log_rows(dep: Deployed, rid: str, origin, fc: pd.DataFrame, history_rows: i
             "step": i + 1,
             "ds": naive(ds).to_pydatetime(),
             "yhat": float(row["yhat"]),
-            "bounds": json.dumps({l: [float(row[f"lo_{l}"]), float(row[f"hi_{l}"])] for l in levels})
+            "bounds": json.dumps({lv: [float(row[f"lo_{lv}"]), float(row[f"hi_{lv}"])] for lv in levels})
             if levels
             else None,
             "history_rows": history_rows,
@@ -614,77 +146,8 @@ def _response(dep: Deployed, rid: str, origin, fc: pd.DataFrame) -> dict:
         "origin": origin.isoformat(),
         "ds": [d.isoformat() for d in fc.index],
         "yhat": fc["yhat"].tolist(),
-        "intervals": {l: {"lo": fc[f"lo_{l}"].tolist(), "hi": fc[f"hi_{l}"].tolist()} for l in levels},
+        "intervals": {lv: {"lo": fc[f"lo_{lv}"].tolist(), "hi": fc[f"hi_{lv}"].tolist()} for lv in levels},
     }
-
-# %% ../nbs/13_serve.ipynb #35edeaad
-MAX_BODY_BYTES = 1_048_576  # 1 MiB: a history of about 20,000 observations
-
-
-async def _refuse(send, status: int, detail: str):
-    "Answer `status` with a JSON detail, and close the connection (the rest of the body is not read)."
-    body = json.dumps({"detail": detail}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", b"%d" % len(body)),
-        (b"connection", b"close"),
-    ]  # the rest of the body is not read: no keep-alive
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-class BodyLimit:
-    "ASGI middleware: a request body over `max_bytes` is a 413, one not received within `timeout` seconds a 408."
-
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, timeout: float = 15.0):
-        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            return await _refuse(send, 413, self._too_large())
-        try:
-            body = await asyncio.wait_for(self._read(receive), self.timeout)
-        except asyncio.TimeoutError:
-            return await _refuse(send, 408, f"the request body did not arrive within {self.timeout:g} s")
-        except ConnectionError:
-            return  # the client left
-        if body is None:
-            return await _refuse(send, 413, self._too_large())
-        await self.app(scope, _replay(body, receive), send)
-
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes"
-
-    async def _read(self, receive) -> bytes | None:
-        "The whole body, or None once it passes `max_bytes`."
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionError("the client disconnected")
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_bytes:
-                return None
-        return b"".join(chunks)
-
-
-def _replay(body: bytes, receive):
-    "An ASGI `receive` that gives `body` once, then whatever the server sends next (a disconnect)."
-    given = False
-
-    async def again():
-        nonlocal given
-        if given:
-            return await receive()
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return again
 
 # %% ../nbs/13_serve.ipynb #f54c564c
 def create_app(
@@ -696,8 +159,8 @@ def create_app(
     max_horizon: int = 100,  # the largest horizon a request may ask for
     poll_seconds: float = 30.0,  # how often the registry is checked for a moved alias
     max_body_bytes: int = MAX_BODY_BYTES,  # larger request bodies are refused (413) before they are parsed
-    body_timeout: float = 15.0,
-) -> FastAPI:  # seconds a request body may take to arrive (then 408)
+    body_timeout: float = 15.0,  # seconds a request body may take to arrive (then 408)
+) -> FastAPI:
     "The forecasting API for `models:/NAME@ALIAS`."
     from fastapi.openapi.docs import get_swagger_ui_html
 
@@ -736,9 +199,7 @@ def create_app(
         return dep
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(
-        request: Request, e: RequestValidationError
-    ):  # FastAPI's own echoes the input, which may be NaN: not JSON
+    async def _invalid(request: Request, e: RequestValidationError):  # FastAPI's echoes the input: NaN is not JSON
         return JSONResponse(
             {"detail": [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in e.errors()]},
             status_code=422,
@@ -806,48 +267,6 @@ def create_app(
         return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title)
 
     return app
-
-# %% ../nbs/13_serve.ipynb #c5e842f8
-def is_loopback(host: str) -> bool:
-    "Whether `host` is only reachable from this machine."
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_bind(host: str, token: str | None, insecure: bool = False):
-    "Refuse to expose an unauthenticated API beyond this machine."
-    if not is_loopback(host) and not token and not insecure:
-        raise ConfigError(
-            f"--host {host} can be reached from other machines, and no token is set",
-            hint="pass --token TOKEN (or set FORECAST_NB_TOKEN), or --insecure if the network is trusted",
-            parameter="host",
-        )
-
-# %% ../nbs/13_serve.ipynb #32de9f97
-def redact_logs():
-    "From now on, mask URL passwords in every log record of this process (MLflow's, uvicorn's, SQLAlchemy's, ours)."
-    make = logging.getLogRecordFactory()
-    if getattr(make, "redacts", False):
-        return
-
-    def record(*args, **kwargs):
-        r = make(*args, **kwargs)
-        try:
-            message = r.getMessage()
-        except Exception:
-            return r  # a malformed record: logging reports it as it would
-        if redact(message) != message:
-            r.msg, r.args = redact(message), None
-        if r.exc_info and r.exc_info[0] is not None and not r.exc_text:
-            r.exc_text = redact(logging.Formatter().formatException(r.exc_info))
-        return r
-
-    record.redacts = True
-    logging.setLogRecordFactory(record)
 
 # %% ../nbs/13_serve.ipynb #b30b9461
 def serve(

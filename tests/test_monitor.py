@@ -122,7 +122,7 @@ def test_a_volatility_jump_is_flagged_and_retraining_registers_a_new_version(dep
 def test_too_few_scored_forecasts_give_no_verdict(deployed, tmp_path):
     from forecast_nb.errors import ConfigError
     from forecast_nb.monitor import check
-    from forecast_nb.serve import PredictionLog
+    from forecast_nb.predlog import PredictionLog
 
     root = deployed["root"]
     with pytest.raises(ConfigError, match="--log-url"):  # a mistyped log is an error, not "nothing to see"
@@ -137,3 +137,47 @@ def test_too_few_scored_forecasts_give_no_verdict(deployed, tmp_path):
     )
     assert rep.status == "not enough data" and not rep.flagged and rep.summary["n"] == 0 and len(rep.drift) == 0
     assert "has its actual yet" in Path(rep.report_path).read_text()
+
+
+NO_SERVE_EXTRA = """
+import builtins, importlib.util
+
+_import = builtins.__import__
+
+
+def _no_serve_extra(name, globals=None, locals=None, fromlist=(), level=0):
+    "forecast_nb's own code may not import FastAPI, uvicorn or the API module (MLflow's imports are its own)."
+    importer = (globals or {}).get("__name__") or ""
+    if importer.startswith("forecast_nb"):
+        package = importer if (globals or {}).get("__path__") else importer.rpartition(".")[0]
+        target = importlib.util.resolve_name("." * level + name, package) if level else name
+        wanted = [target] + [f"{target}.{f}" for f in fromlist or ()]
+        if any(w.split(".")[0] in ("fastapi", "uvicorn") or w == "forecast_nb.serve" for w in wanted):
+            raise ImportError(f"{importer} imports {target}: the serve extra is not needed here (blocked by the test)")
+    return _import(name, globals, locals, fromlist, level)
+
+
+builtins.__import__ = _no_serve_extra
+"""
+
+
+def test_forecast_nb_monitor_works_without_the_serve_extra(deployed, tmp_path):
+    """`forecast-nb monitor` where forecast_nb's code cannot import FastAPI, uvicorn or the API module, at module
+    level or inside the functions the check runs (MLflow itself imports FastAPI: it is not blocked)."""
+    root = deployed["root"]
+    (tmp_path / "sitecustomize.py").write_text(NO_SERVE_EXTRA)  # every Python process of the run has the guard
+    env = ENV | {"FORECAST_NB_RUNS": str(tmp_path / "runs"), "PYTHONPATH": str(tmp_path)}
+    probe = "exec('from fastapi import FastAPI', {'__name__': 'forecast_nb.probe'})"
+    blocked = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert blocked.returncode == 1 and "blocked by the test" in blocked.stderr, blocked.stderr
+    r = subprocess.run(
+        [str(BIN / "forecast-nb"), "monitor", "--name", "ar", "--data", str(root / "same.csv")]
+        + ["--tracking-uri", deployed["store"], "--log-url", f"sqlite:///{root}/same.db", "--json"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["status"] == "ok"

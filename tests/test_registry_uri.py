@@ -51,11 +51,12 @@ def in_folder(monkeypatch):
 
 
 def test_monitoring_reads_the_named_registrys_model_from_a_folder_holding_another(two_registries, in_folder):
-    from forecast_nb.monitor import _deployed_info
+    from forecast_nb.registry import alias_version, version_metadata
 
     a, b = two_registries["a"], two_registries["b"]
     in_folder(b["folder"])  # ./mlflow.db is b's registry
-    version, run_id, meta = _deployed_info(NAME, "production", a["uri"])
+    version = alias_version(NAME, "production", a["uri"])
+    run_id, meta = version_metadata(NAME, version, a["uri"])
     assert (version, run_id, meta["horizon"], meta["config"]["model"]) == ("1", a["run_id"], 3, "naive")
 
 

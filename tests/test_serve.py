@@ -132,7 +132,7 @@ def test_health_is_open_everything_else_wants_the_token(api):
 def test_forecasts_are_the_registry_models_and_are_logged(api):
     import mlflow
     from forecast_nb.pyfunc import forecast_request
-    from forecast_nb.serve import PredictionLog
+    from forecast_nb.predlog import PredictionLog
 
     status, body = call(api["url"], "/forecast", {"horizon": 5, "level": [80, 95]}, AUTH)
     assert status == 200 and body["version"] == "1" and len(body["ds"]) == 5
@@ -259,7 +259,7 @@ def test_refuses_to_expose_itself_without_a_token_and_names_unknown_models(api, 
 
 def test_prediction_log_on_postgresql_and_rows_kept_when_the_database_fails(tmp_path):
     import sqlalchemy as sa
-    from forecast_nb.serve import PredictionLog
+    from forecast_nb.predlog import PredictionLog
     from forecast_nb.errors import ConfigError
 
     pg, db = "postgresql+psycopg://postgres@127.0.0.1:5432", f"fnb_log_{uuid.uuid4().hex[:8]}"
@@ -324,16 +324,16 @@ def test_prediction_log_on_postgresql_and_rows_kept_when_the_database_fails(tmp_
 
 
 def test_a_version_that_fails_to_load_keeps_its_error_and_is_retried_later(api, monkeypatch):
-    import forecast_nb.serve as serve
+    import forecast_nb.slot as slots
 
-    slot = serve.ModelSlot("demo", tracking_uri=api["store"], poll_seconds=0.2)
+    slot = slots.ModelSlot("demo", tracking_uri=api["store"], poll_seconds=0.2)
     calls = []
 
     def broken(*a, **k):
         calls.append(1)
         raise OSError("disk full")
 
-    monkeypatch.setattr(serve, "load_deployed", broken)
+    monkeypatch.setattr(slots, "load_deployed", broken)
     slot._check()
     slot._check()
     assert (
