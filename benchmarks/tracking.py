@@ -2,13 +2,12 @@
 
 Targets (issue 7): logging a full run (params, ~50 metrics, 5 plots, the model) takes under 3 s to the
 embedded SQLite store and under 5 s to a local tracking server (`mlflow server` on 127.0.0.1, SQLite
-backend here; the tests run it on PostgreSQL). What is timed is `pipeline.upload` of one bundle: the
+backend here; the tests run it on PostgreSQL). What is timed is `bundle.upload` of one bundle: the
 parent run (params, metrics, tags in batches, the artifacts), the nested candidate run, the pyfunc model
 and its registration and promotion. The bundle is computed once (CO2, seasonal ARIMA) and uploaded
 three times to each store; the median is reported. Run: `.venv/bin/python benchmarks/tracking.py`.
 """
 
-import json
 import shutil
 import socket
 import statistics
@@ -21,12 +20,13 @@ from pathlib import Path
 from forecast_nb.config import TrainConfig
 from forecast_nb.data import load
 from forecast_nb.split import chrono_split
-from forecast_nb.pipeline import feature_step, select_step, test_step, write_bundle, upload
+from forecast_nb.pipeline import feature_step, select_step, test_step
+from forecast_nb.bundle import Bundle, upload, write_bundle
 from forecast_nb.registry import Gate
 from common import timed, report
 
 
-def bundle(folder: Path, uri: str) -> Path:
+def bundle(folder: Path, uri: str) -> Bundle:
     cfg = TrainConfig(
         data="sample:CO2",
         val_size=24,
@@ -86,17 +86,17 @@ def main(repeat=3):
                 ("local tracking server (HTTP)", http, 5.0),
             ):
                 b = bundle(d / "bundle", uri)
-                man = json.loads((b / "bundle.json").read_text())
+                man = b.manifest
                 counts = (
                     len(man["params"]),
                     len(man["metrics"]),
                     sum(len(v) for v in man["windows"].values()),
-                    len(list(b.glob("artifacts/**/*.png"))),
+                    len(list(b.folder.glob("artifacts/**/*.png"))),
                 )
                 upload(b)  # warm: imports, experiment and registered model created
                 times = [timed(lambda: upload(b))[0] for _ in range(repeat)]
                 rows.append((f"full run to the {label}", statistics.median(times), target))
-                shutil.rmtree(b)
+                shutil.rmtree(b.folder)
         finally:
             proc.terminate()
             proc.wait(30)
