@@ -15,7 +15,8 @@ from .models import LEVELS, Forecaster, load_model
 from .freq import future_index
 
 # %% auto #0
-__all__ = ['forecast_request', 'history_series', 'on_clock', 'condition', 'forecast_from', 'signature', 'log_forecaster']
+__all__ = ['forecast_request', 'history_series', 'on_clock', 'condition', 'request_horizon', 'forecast_from', 'signature',
+           'log_forecaster']
 
 # %% ../nbs/10a_pyfunc.ipynb #d0dc80ba
 def forecast_request(
@@ -142,11 +143,15 @@ def _features(value, model: Forecaster, horizon: int) -> pd.DataFrame | None:
     return X
 
 
+def request_horizon(v, high: int | None = None) -> int:
+    "A request's horizon: a whole number of steps (JSON's 5.0 included) from 1 (to `high`); else a ConfigError."
+    v = int(v) if isinstance(v, float) and v.is_integer() else v
+    return check_whole("horizon", v, 1, high, hint=f"e.g. horizon={min(5, high or 5)}", what="a whole number of steps")
+
+
 def forecast_from(model: Forecaster, request: dict) -> pd.DataFrame:
     "Answer one request (a row of `forecast_request`): columns ds, step, yhat, lo_L, hi_L; `attrs['origin']`."
-    h = request.get("horizon")
-    h = int(h) if isinstance(h, float) and h.is_integer() else h
-    h = check_whole("horizon", h, hint="e.g. horizon=5", what="a whole number of steps")
+    h = request_horizon(request.get("horizon"))
     m = condition(model, _history(request.get("history"), model.y_.index.tz))  # a gap: the model's GapError
     fc = m.predict(h, _features(request.get("features"), m, h), _levels(request.get("level")))
     out = (

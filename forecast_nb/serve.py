@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 from .config import default_tracking_uri
-from .errors import ForecastNBError, RegistryError, check_whole
+from .errors import ForecastNBError, RegistryError
 from .guard import MAX_BODY_BYTES, BodyLimit, check_bind, redact_logs
 from .predlog import PredictionLog, naive
-from .pyfunc import history_series
+from .pyfunc import history_series, request_horizon
 from .slot import Deployed, ModelSlot
 
 # %% auto #0
@@ -31,16 +31,6 @@ __all__ = ['Number', 'Level', 'ForecastRequestBase', 'request_model', 'Interval'
 # %% ../nbs/13_serve.ipynb #f5d68d7a
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON number: not "5", not true, not NaN
 Level = Annotated[float, Field(strict=True, gt=0, lt=100)]
-
-
-def _whole_number(max_horizon: int):
-    "JSON Schema's integer from 1 to `max_horizon`: 5 and 5.0, not '5', true or 2.5 (`errors.check_whole`)."
-
-    def check(v):
-        v = int(v) if isinstance(v, float) and v.is_integer() else v
-        return check_whole("horizon", v, 1, max_horizon, what="a whole number of steps")
-
-    return check
 
 
 class ForecastRequestBase(BaseModel):
@@ -71,7 +61,7 @@ def request_model(max_horizon: int = 100):
         horizon=(
             Annotated[
                 int,
-                BeforeValidator(_whole_number(max_horizon)),
+                BeforeValidator(lambda v: request_horizon(v, max_horizon)),  # JSON's integer: 5.0, not "5" or true
                 Field(ge=1, le=max_horizon, description=f"steps ahead, 1 to {max_horizon}"),
             ],
             ...,
