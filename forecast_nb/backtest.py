@@ -11,9 +11,10 @@ import re
 import time
 from dataclasses import dataclass
 from functools import cached_property
+from fastcore.basics import patch
 import numpy as np
 import pandas as pd
-from .errors import ConfigError, SeriesTooShortError
+from .errors import ConfigError, SeriesTooShortError, check_whole
 from .split import Window, walk_forward_windows
 from .features import FeatureSpec, build_features, design_matrix
 from .prep import exog_future
@@ -33,12 +34,8 @@ def _model_factory(model):
         return lambda: copy.deepcopy(model)
     if isinstance(model, str):
         return lambda: get_model(model)
-    if (
-        isinstance(model, (tuple, list))
-        and len(model) == 2
-        and isinstance(model[0], str)
-        and isinstance(model[1], dict)
-    ):
+    pair = isinstance(model, (tuple, list)) and len(model) == 2
+    if pair and isinstance(model[0], str) and isinstance(model[1], dict):
         get_model(model[0], **model[1])  # fail now, not in a worker
         return lambda: get_model(model[0], **model[1])
     raise ConfigError(
@@ -109,7 +106,7 @@ def _run_group(
 
 
 def _forecast_table(y: pd.Series, out: list) -> pd.DataFrame:
-    "One long frame from (window, forecast, refit) triples, built once (per-window pandas calls cost more than the filter)."
+    "One long frame from (window, forecast, refit) triples, built at once (per-window pandas calls cost more)."
     ws = [w for w, _, _ in out]
     sizes = [len(w.test) for w in ws]
     values = np.concatenate([fc.to_numpy() for _, fc, _ in out])
@@ -217,7 +214,8 @@ class BacktestResult:
         )
 
 # %% ../nbs/07_backtest.ipynb #0fee4b3c
-def _plot(self, level: int | None = 80, ax=None, last: int | None = None):
+@patch
+def plot(self: BacktestResult, level: int | None = 80, ax=None, last: int | None = None):
     "Actuals and the forecasts of every window (the last `last` windows if given), with `level`% intervals."
     f = self.forecasts
     import matplotlib.pyplot as plt
@@ -242,7 +240,8 @@ def _plot(self, level: int | None = 80, ax=None, last: int | None = None):
     return ax
 
 
-def _plot_metrics(self):
+@patch
+def plot_metrics(self: BacktestResult):
     "MAE per window (model and naive) and MAE by horizon step; returns the figure."
     import matplotlib.pyplot as plt
 
@@ -259,9 +258,6 @@ def _plot_metrics(self):
     a2.set_title("MAE by horizon step")
     fig.tight_layout()
     return fig
-
-
-BacktestResult.plot, BacktestResult.plot_metrics = _plot, _plot_metrics
 
 # %% ../nbs/07_backtest.ipynb #8f448a37
 def walk_forward(
@@ -284,15 +280,12 @@ def walk_forward(
     callback=None,  # called with the forecasts so far after each refit group (e.g. to report to a tuner and stop early)
 ) -> BacktestResult:
     "Walk-forward validation: forecasts from every cutoff, the model knowing only what was known then."
+    from tqdm.auto import tqdm
+
     t0 = time.perf_counter()
     make_model = _model_factory(model)
     y, frame = _series(data, target)
-    if isinstance(refit_every, bool) or not isinstance(refit_every, int) or refit_every < 1:
-        raise ConfigError(
-            f"refit_every={refit_every!r} must be a whole number >= 1",
-            hint="1 refits at every cutoff; 20 at every 20th",
-            parameter="refit_every",
-        )
+    refit_every = check_whole("refit_every", refit_every, hint="1 refits at every cutoff; 20 at every 20th")
     initial = len(y) // 2 if initial is None else initial
     probe = make_model()
     need = max(probe.min_train, 1)
@@ -313,7 +306,7 @@ def walk_forward(
     if partial and len(windows[-1].test) < horizon:
         log.info("the last window has %d of %d test rows (partial=True keeps it)", len(windows[-1].test), horizon)
     args = (horizon, gap, features, level, keep_models)
-    bar = _progress(len(windows), progress, probe.name)
+    bar = tqdm(total=len(windows), desc=f"walk-forward {probe.name}", unit="window", disable=not progress, leave=False)
     parts = []
     if n_jobs == 1:
         results = (_run_group(make_model, y, frame, g, *args) for g in groups)
@@ -342,19 +335,8 @@ def walk_forward(
         "features": features.to_json() if features else None,
         "n_jobs": n_jobs,
     }
-    return BacktestResult(
-        pd.concat([t for t, _ in parts], ignore_index=True),
-        y,
-        config,
-        time.perf_counter() - t0,
-        [m for _, m in parts] if keep_models else None,
-    )
-
-
-def _progress(total: int, show: bool, name: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"walk-forward {name}", unit="window", disable=not show, leave=False)
+    table, models = pd.concat([t for t, _ in parts], ignore_index=True), [m for _, m in parts]
+    return BacktestResult(table, y, config, time.perf_counter() - t0, models if keep_models else None)
 
 # %% ../nbs/07_backtest.ipynb #6059dc75
 @dataclass

@@ -8,7 +8,7 @@ import logging
 import re
 import numpy as np
 import pandas as pd
-from .errors import ConfigError, MissingValueError
+from .errors import ConfigError, MissingValueError, check_whole
 
 # %% auto #0
 __all__ = ['log', 'rmse', 'mae', 'mape', 'smape', 'mase', 'r2', 'direction_accuracy', 'coverage', 'width', 'evaluate',
@@ -31,7 +31,8 @@ def _pair(y_true, y_pred):
     bad = ~(np.isfinite(a) & np.isfinite(b))
     if bad.any():
         raise MissingValueError(
-            f"{int(bad.sum())} NaN or infinite value(s) among actuals or forecasts, first at position {int(np.argmax(bad))}",
+            f"{int(bad.sum())} NaN or infinite value(s) among actuals or forecasts, "
+            f"first at position {int(np.argmax(bad))}",
             hint="drop or fill them before scoring",
         )
     return a, b
@@ -83,12 +84,7 @@ def smape(y_true, y_pred) -> float:
 def mase(y_true, y_pred, y_train, season: int = 1) -> float:
     "Mean absolute scaled error: MAE over the in-sample MAE of the seasonal naive method with `season`."
     tr = np.asarray(y_train, dtype="float64").ravel()
-    if not isinstance(season, (int, np.integer)) or season < 1:
-        raise ConfigError(
-            f"season={season!r} must be a whole number >= 1",
-            hint="1 for the naive scale, 12 for monthly data",
-            parameter="season",
-        )
+    season = check_whole("season", season, hint="1 for the naive scale, 12 for monthly data")
     if tr.size <= season:
         raise ConfigError(
             f"MASE needs more than season={season} training values, got {tr.size}",
@@ -120,15 +116,15 @@ def direction_accuracy(y_true, y_pred, origin_value) -> float:
 
 def coverage(y_true, lo, hi) -> float:
     "Share of actuals inside [lo, hi], in percent."
-    a, l = _pair(y_true, lo)
-    _, h = _pair(y_true, hi)
-    return float(np.mean((a >= l) & (a <= h)) * 100)
+    a, low = _pair(y_true, lo)
+    _, high = _pair(y_true, hi)
+    return float(np.mean((a >= low) & (a <= high)) * 100)
 
 
 def width(lo, hi) -> float:
     "Mean interval width."
-    l, h = _pair(lo, hi)
-    return float(np.mean(h - l))
+    low, high = _pair(lo, hi)
+    return float(np.mean(high - low))
 
 # %% ../nbs/06_metrics.ipynb #5a8a24ac
 def evaluate(

@@ -18,13 +18,13 @@ __all__ = ['cron_trigger', 'next_fire', 'schedule_dir', 'fire', 'run_schedule']
 
 # %% ../nbs/12b_schedule.ipynb #0feaa2e2
 def _weekdays(field: str) -> str:
-    "Cron's weekday numbers (0 or 7 = Sunday) as names: APScheduler 3 counts from Monday, so '1-5' would mean Tuesday to Saturday."
+    "Cron's weekday numbers (0 or 7 = Sunday) as names: APScheduler 3 counts from Monday ('1-5': Tuesday to Saturday)."
     names = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     return re.sub(r"(?<![/\d])\d+", lambda m: names[int(m.group())] if int(m.group()) < 8 else m.group(), field)
 
 
 def cron_trigger(expr: str, timezone: str = "UTC"):
-    "An APScheduler CronTrigger from a 5-field (or 6-field, seconds first) cron expression, with cron's meaning of weekdays."
+    "An APScheduler CronTrigger from a 5-field (or 6-field, seconds first) cron expression; weekdays as cron's."
     from apscheduler.triggers.cron import CronTrigger
 
     fields = expr.split()
@@ -61,7 +61,7 @@ def schedule_dir() -> Path:
 
 
 def fire(config: TrainConfig, run=None) -> dict:
-    "One firing: under the job's lock, run training (`run(config)`, default the papermill notebook) and log how it ended."
+    "One firing: under the job's lock, run training (`run(config)`, default: the papermill notebook), log how it ended."
     from forecast_nb.runner import train
 
     run = run or (lambda c: train(c, progress=False))
@@ -95,7 +95,7 @@ def fire(config: TrainConfig, run=None) -> dict:
 def run_schedule(
     config: TrainConfig, cron: str, timezone: str = "UTC", once: bool = False, run=None, say=print
 ) -> list[dict]:
-    "Fire `config` on `cron`: the next firing only (`once`), or every firing until interrupted; returns the firings' log entries."
+    "Fire `config` on `cron`: the next firing only (`once`) or every one until interrupted; returns their log entries."
     trigger, entries = cron_trigger(cron, timezone), []
     if once:
         when = next_fire(cron, timezone)
@@ -114,7 +114,8 @@ def run_schedule(
 
     sched.add_job(job, trigger, max_instances=1, coalesce=True, misfire_grace_time=300)
     say(
-        f"scheduled {config.data} {config.model} on {cron!r} ({timezone}); first firing {next_fire(cron, timezone).isoformat()}; Ctrl-C stops"
+        f"scheduled {config.data} {config.model} on {cron!r} ({timezone}); "
+        f"first firing {next_fire(cron, timezone).isoformat()}; Ctrl-C stops"
     )
     try:
         sched.start()

@@ -88,7 +88,7 @@ _FLUENT = threading.Lock()
 
 @contextmanager
 def fluent(tracking_uri: str):
-    "MLflow's fluent API on `tracking_uri` for the block; the process-wide URI (and $MLFLOW_TRACKING_URI) put back after."
+    "MLflow's fluent API on `tracking_uri` for the block; the process-wide URI and $MLFLOW_TRACKING_URI put back after."
     import mlflow
     from mlflow.tracking._tracking_service import utils
 
@@ -157,7 +157,7 @@ def code_tags() -> dict:
 
 
 def flat_params(d: dict, prefix: str = "") -> dict:
-    "Nested values as flat MLflow params (passwords masked): {'model_params': {'order': [1, 1, 1]}} -> {'model_params.order': '[1, 1, 1]'}."
+    "Nested values as flat MLflow params, passwords masked: {'a': {'order': [1, 1]}} -> {'a.order': '[1, 1]'}."
     out = {}
     for k, v in d.items():
         if isinstance(v, dict) and v:

@@ -12,16 +12,14 @@ import time
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
-from .config import make_dir, runs_dir
-from .errors import ConfigError
-from .data import db_url
+from .errors import ConfigError, check_whole
 from .split import check_horizon, chrono_split
 from .backtest import walk_forward
 from .models import MODELS, get_model
+from .studies import Budget, open_storage, spent, surplus
 
 # %% auto #0
-__all__ = ['log', 'METHODS', 'grid_space', 'decode', 'suggest', 'default_storage', 'open_storage', 'spends_budget', 'run_study',
-           'TuningResult', 'tune']
+__all__ = ['log', 'METHODS', 'grid_space', 'decode', 'suggest', 'run_study', 'TuningResult', 'tune']
 
 # %% ../nbs/08_tuning.ipynb #3d5c0e0c
 log = logging.getLogger("forecast_nb.tuning")
@@ -80,26 +78,6 @@ def suggest(trial, space: dict, method: str) -> dict:
     return params
 
 # %% ../nbs/08_tuning.ipynb #b68e68d5
-def default_storage() -> str:
-    "The embedded default: a SQLite file in the run folder (`_runs/`, or $FORECAST_NB_RUNS)."
-    return f"sqlite:///{make_dir(runs_dir()) / 'optuna.db'}"
-
-
-def open_storage(url: str | None = None, heartbeat: int = 5):
-    "An RDB storage with heartbeats: a worker's running trial is marked failed (and retried once) if its process dies."
-    import optuna
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            db_url(url or default_storage()),
-            heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
-        )
-
-
 def _sampler(method: str, space: dict, seed: int):
     import optuna
 
@@ -113,81 +91,12 @@ def _sampler(method: str, space: dict, seed: int):
         f"method={method!r} is not a search method", hint=f"use one of {METHODS} or 'all'", parameter="method"
     )
 
-
-def spends_budget(t) -> bool:
-    "Scored, pruned or failed on its own: not skipped, and not a killed worker's trial (failed by heartbeat and retried)."
-    from optuna.trial import TrialState as S
-
-    if t.state == S.FAIL:
-        return "fail_reason" in t.user_attrs
-    return t.state in (S.COMPLETE, S.PRUNED) and "skipped" not in t.user_attrs
-
-
-def _holds_slot(t) -> bool:
-    from optuna.trial import TrialState as S
-
-    return spends_budget(t) or t.state in (S.RUNNING, S.WAITING)
-
-
-def _spent(study) -> int:
-    return sum(map(spends_budget, study.get_trials(deepcopy=False)))
-
-
-def _fail_orphans(study, storage) -> None:
-    "Fail, and queue again, running trials whose worker died before its objective started: no heartbeat finds those."
-    import datetime as dt
-    import optuna
-    from optuna.trial import TrialState as S
-
-    grace, teller = dt.timedelta(seconds=storage.grace_period or 15), None
-    for t in study.get_trials(deepcopy=False, states=(S.RUNNING,)):
-        if "worker" in t.user_attrs or not t.datetime_start or dt.datetime.now() - t.datetime_start <= grace:
-            continue
-        sampler = optuna.samplers.RandomSampler()  # no after-trial step (a grid sampler's would stop this worker)
-        teller = teller or optuna.load_study(study_name=study.study_name, storage=storage, sampler=sampler)
-        try:
-            failed = teller.tell(t.number, state=S.FAIL)
-        except Exception:
-            continue  # another worker got there first
-        retry = storage.get_heartbeat_stale_trial_callback()
-        if retry:
-            retry(study, failed)
-
-
-class _Budget:
-    "Trial callback: stop the worker once `n` trials are spent; while others' running trials hold the rest, wait."
-
-    def __init__(self, n: int, storage, poll: float = 1.0):
-        self.n, self.storage, self.poll = n, storage, poll
-
-    def __call__(self, study, trial=None) -> None:
-        import optuna
-        import warnings
-
-        while True:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again
-            _fail_orphans(study, self.storage)
-            trials = study.get_trials(deepcopy=False)
-            spent, held = sum(map(spends_budget, trials)), sum(map(_holds_slot, trials))
-            if spent >= self.n:
-                return study.stop()
-            if held < self.n or any(t.state == optuna.trial.TrialState.WAITING for t in trials):
-                return
-            time.sleep(self.poll)
-
-
-def _surplus(study, trial, n: int) -> bool:
-    "Whether earlier trials (by number) already hold the whole budget: a race between workers' last trials."
-    return sum(_holds_slot(t) for t in study.get_trials(deepcopy=False) if t.number < trial.number) >= n
-
 # %% ../nbs/08_tuning.ipynb #013eaca2
 def _objective(name, base, space, method, y, cv, metric, n):
     import optuna
 
     def objective(trial):
-        if _surplus(trial.study, trial, n):
+        if surplus(trial.study, trial, n):
             trial.set_user_attr("skipped", "the budget was already taken by other workers' trials; not evaluated")
             raise optuna.TrialPruned()
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
@@ -233,7 +142,7 @@ def run_study(
     quota: int | None = None,
     callbacks=(),
 ):
-    "Run (or resume) one study until `n_trials` trials are spent (this worker: at most `quota` of them); returns the Optuna study."
+    "Run (or resume) one study until `n_trials` trials are spent (this worker: at most `quota`); returns the study."
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -249,13 +158,13 @@ def run_study(
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
         load_if_exists=True,
     )
-    if (quota is None or quota > 0) and _spent(study) < n_trials:
+    if (quota is None or quota > 0) and spent(study) < n_trials:
         study.optimize(
             _objective(model, base or {}, space, method, y, cv, metric, n_trials),
-            n_trials=quota if quota is not None else n_trials - _spent(study),
+            n_trials=quota if quota is not None else n_trials - spent(study),
             timeout=timeout,
             catch=(Exception,),
-            callbacks=[_Budget(n_trials, store)] + list(callbacks),
+            callbacks=[Budget(n_trials, store)] + list(callbacks),
             show_progress_bar=progress,
         )
     return study
@@ -370,10 +279,7 @@ def tune(
     "Tune `model` on the training and validation parts by walk-forward validation; compare methods with method='all'."
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}", hint=f"use one of {list(MODELS)}", parameter="model")
-    if not isinstance(n_trials, int) or n_trials < 1:
-        raise ConfigError(
-            f"n_trials={n_trials!r} must be a whole number >= 1", hint="e.g. n_trials=30", parameter="n_trials"
-        )
+    n_trials = check_whole("n_trials", n_trials, hint="e.g. n_trials=30")
     methods = METHODS if method == "all" else (method,)
     if any(m not in METHODS for m in methods):
         raise ConfigError(
@@ -435,7 +341,7 @@ def _run_workers(args, n_jobs: int, seed: int, timeout, callbacks=()):
 
     model, y, method, n_trials, cv, metric, space, params, storage, name = args
     study = run_study(*args, seed=seed, quota=0)  # create (or load) it once, before the workers race
-    left = max(0, n_trials - _spent(study))
+    left = max(0, n_trials - spent(study))
     quotas = [left // n_jobs + (i < left % n_jobs) for i in range(n_jobs)]
     Parallel(n_jobs=n_jobs, backend="loky", idle_worker_timeout=10)(
         delayed(_worker)(args, seed if method == "grid" else seed + i, timeout, q, callbacks)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from .config import default_tracking_uri
 from .tracking import ended, experiment_id, mlflow_client, nested_run
-from .tuning import default_storage, spends_budget, tune
+from .studies import default_storage, spends_budget
+from .tuning import tune
 
 # %% auto #0
 __all__ = ['TrialLogger', 'tune_tracked']

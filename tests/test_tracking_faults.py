@@ -58,7 +58,7 @@ def _children(client, exp, parent):
 def test_a_killed_tune_resumes_under_the_same_parent_run_with_every_trial_once(tmp_path):
     import mlflow
     import optuna
-    from forecast_nb.tuning import spends_budget
+    from forecast_nb.studies import spends_budget
 
     uri, storage = f"sqlite:///{tmp_path}/mlflow.db", f"sqlite:///{tmp_path}/optuna.db"
     cmd = [

@@ -224,15 +224,15 @@ def test_bad_tuning_requests(tmp_path, kw, phrase):
 
 def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path):
     "A worker killed between creating a trial and starting its heartbeat leaves a trial no heartbeat check finds: it is failed and queued again."
-    from forecast_nb.tuning import open_storage, _fail_orphans
+    from forecast_nb.studies import fail_orphans, open_storage
 
     store = open_storage(f"sqlite:///{tmp_path}/o.db", heartbeat=1)
     study = optuna.create_study(storage=store, study_name="orphan")
     study.ask({"a": optuna.distributions.FloatDistribution(0, 1)})  # RUNNING, never a heartbeat, never an objective
-    _fail_orphans(study, store)
+    fail_orphans(study, store)
     assert [t.state for t in study.get_trials()] == [RUNNING]  # within the grace period: left alone
     time.sleep(3.5)
-    _fail_orphans(study, store)
+    fail_orphans(study, store)
     assert [(t.state, t.system_attrs.get("failed_trial")) for t in study.get_trials()] == [
         (FAIL, None),
         (optuna.trial.TrialState.WAITING, 0),
