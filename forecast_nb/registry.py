@@ -4,16 +4,13 @@
 
 # %% ../nbs/10_registry.ipynb #b011a254
 from __future__ import annotations
-import copy
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, RegistryError
-from .models import Forecaster
 
 # %% auto #0
-__all__ = ['GateResult', 'Gate', 'alias_version', 'register', 'promote', 'rollback', 'load_version', 'version_metadata',
-           'score_fitted', 'deploy_decision']
+__all__ = ['GateResult', 'Gate', 'alias_version', 'register', 'promote', 'rollback', 'load_version', 'version_metadata']
 
 # %% ../nbs/10_registry.ipynb #42990e8f
 @dataclass
@@ -191,39 +188,3 @@ def version_metadata(name: str, version, client=None) -> tuple[str | None, dict]
     where = getattr(_logged_model(c, where), "artifact_location", where)
     mlmodel = mlflow.artifacts.download_artifacts(f"{where.rstrip('/')}/MLmodel", tracking_uri=c.tracking_uri)
     return c.get_model_version(name, str(version)).run_id, mlflow.models.Model.load(mlmodel).metadata or {}
-
-# %% ../nbs/10_registry.ipynb #d5d8e235
-def score_fitted(
-    model: Forecaster,  # a fitted forecaster (e.g. the champion)
-    y: pd.Series,  # the challenger's series
-    start: int,  # position of the first test origin's first forecast row (rows before it are history)
-    horizon: int,
-) -> tuple[float, str]:
-    "MAE of `model` on `y`'s test origins from `start`, every `horizon` steps; and how: 'conditioned' or 'refit'."
-    from forecast_nb.backtest import walk_forward
-
-    if y.index.freq is None:
-        y = y.set_axis(pd.DatetimeIndex(y.index, freq=model.y_.index.freq))  # e.g. read back from Parquet
-    last = model.y_.index[-1]
-    if last in y.index and last < y.index[start]:
-        m, errors = copy.deepcopy(model), []
-        m.update(y[(y.index > last) & (y.index < y.index[start])])
-        for s in range(start, len(y), horizon):
-            fc = m.predict(min(horizon, len(y) - s), level=())
-            errors.append(y.iloc[s : s + len(fc)].to_numpy() - fc["yhat"].to_numpy())
-            m.update(y.iloc[s : s + len(fc)])
-        return float(np.mean(np.abs(np.concatenate(errors)))), "conditioned"
-    bt = walk_forward(
-        (model.name, model.get_params()), y, horizon=horizon, initial=start, refit_every=10**9, progress=False, level=()
-    )
-    return float(bt.metrics.loc["mae", "model"]), "refit"
-
-
-def deploy_decision(name: str, challenger_mae: float, y: pd.Series, start: int, horizon: int, client=None) -> dict:
-    "Whether the challenger beats the current `production` on the same test window (ties go to the newer model)."
-    champ = alias_version(name, "production", _client(client))
-    if champ is None:
-        return {"promote": True, "champion": None, "champion_mae": None, "how": "no champion"}
-    model = load_version(name, champ, client).unwrap_python_model().model
-    champ_mae, how = score_fitted(model, y, start, horizon)
-    return {"promote": bool(challenger_mae <= champ_mae), "champion": champ, "champion_mae": champ_mae, "how": how}
