@@ -64,7 +64,8 @@ def main():
     same = np.allclose(one.forecasts["yhat"], two.forecasts["yhat"], rtol=0, atol=0)
     print(f"speed-up refit_every=20 vs plain loop: {t_plain / t_fast:.1f}x (target >= 10x)")
     print(
-        f"MAE plain {mae_plain:.4f}, refit_every=20 {mae_fast:.4f}: {100 * (mae_fast / mae_plain - 1):+.2f}% (target within 1%)"
+        f"MAE plain {mae_plain:.4f}, refit_every=20 {mae_fast:.4f}: "
+        f"{100 * (mae_fast / mae_plain - 1):+.2f}% (target within 1%)"
     )
     print(f"n_jobs=2 vs 1: {t_one / t_two:.2f}x (target >= 1.6x); identical forecasts: {same}")
     return ok and abs(mae_fast / mae_plain - 1) <= 0.01 and same

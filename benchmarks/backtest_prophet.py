@@ -221,15 +221,23 @@ def main():
 
     r = f"median of {args.repeats}" if args.repeats > 1 else "one run each"
     print(
-        f"Walk-forward Prophet on sample:AAPL close, last {len(y):,} trading days; horizon {HORIZON}, step {STEP}, initial {INITIAL}; "
-        f"{N_JOBS} processes per side (ours n_jobs={N_JOBS}; cross_validation's pool: os.cpu_count() = {os.cpu_count()}); {r}"
+        f"Walk-forward Prophet on sample:AAPL close, last {len(y):,} trading days; "
+        f"horizon {HORIZON}, step {STEP}, initial {INITIAL}; "
+        f"{N_JOBS} processes per side (ours n_jobs={N_JOBS}; "
+        f"cross_validation's pool: os.cpu_count() = {os.cpu_count()}); {r}"
     )
     print(
-        f"cutoffs: ours {len(cutoffs)}, cross_validation {len(cv_cutoffs)} (horizon {CV_HORIZON!r}); forecasts: ours {ours_pairs}, "
+        f"cutoffs: ours {len(cutoffs)}, cross_validation {len(cv_cutoffs)} (horizon {CV_HORIZON!r}); "
+        f"forecasts: ours {ours_pairs}, "
         f"cross_validation {len(res['cv'])}, (cutoff, ds) pairs in common {len(common)}"
     )
+    intervals = (
+        "none (uncertainty_samples=0, level=())"
+        if args.no_intervals
+        else "uncertainty_samples=1000 on both sides (ours: 80% + 95%, Prophet: 80%)"
+    )
     print(
-        f"intervals: {'none (uncertainty_samples=0, level=())' if args.no_intervals else 'uncertainty_samples=1000 on both sides (ours: 80% + 95%, Prophet: 80%)'}; "
+        f"intervals: {intervals}; "
         f"BLAS threads: parent {blas_threads()}, a cross_validation (forkserver) worker {worker_blas}"
     )
     rows = [
@@ -244,13 +252,15 @@ def main():
     rows += [(f"walk_forward refit_every={k}", med[f"ours{k}"], None) for k in REFITS if k not in (1, 5)]
     ok = report(rows, width=52)
     print(
-        f"1-minute load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} (on {os.cpu_count()} CPUs; above ~{N_JOBS + 1} "
+        f"1-minute load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+        f"(on {os.cpu_count()} CPUs; above ~{N_JOBS + 1} "
         f"means other work shared the CPUs: rerun, or use --repeats)"
     )
     print(
         "\nspeed vs cross_validation (its s / ours): "
         + ", ".join(f"refit_every={k}: {med['cv'] / med[f'ours{k}']:.2f}x" for k in REFITS)
-        + f", refit_every=5 anchored: {med['cv'] / med['anchor5']:.2f}x  (target: >= 1x at 1, >= {MUCH_FASTER:g}x at 5 with the cheap update)"
+        + f", refit_every=5 anchored: {med['cv'] / med['anchor5']:.2f}x  "
+        + f"(target: >= 1x at 1, >= {MUCH_FASTER:g}x at 5 with the cheap update)"
     )
     print(
         f"per cutoff (x{N_JOBS} processes): cross_validation {med['cv'] / len(cv_cutoffs):.3f} s, "
@@ -263,7 +273,8 @@ def main():
     )
     for k in REFITS[1:]:
         print(
-            f"yhat, ours refit_every={k} vs cross_validation: max relative difference {float((common[f'ours{k}'] / common['prophet_cv'] - 1).abs().max()):.3g}"
+            f"yhat, ours refit_every={k} vs cross_validation: max relative difference "
+            f"{float((common[f'ours{k}'] / common['prophet_cv'] - 1).abs().max()):.3g}"
         )
     print(
         f"MAE on the {len(common)} common pairs: "

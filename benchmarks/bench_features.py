@@ -1,6 +1,7 @@
 """Feature-building speed: the default FeatureSpec on ~10 years of daily prices and on 1,000,000 rows.
 
-Targets (issue 3): under 50 ms for 2,500 rows, under 2 s for 1,000,000 rows. Run: `.venv/bin/python benchmarks/bench_features.py`.
+Targets (issue 3): under 50 ms for 2,500 rows, under 2 s for 1,000,000 rows.
+Run: `.venv/bin/python benchmarks/bench_features.py`.
 Both sizes are measured in the same run (median of repeats), so a noisy machine shifts both alike.
 """
 

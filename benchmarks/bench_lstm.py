@@ -45,7 +45,8 @@ def main(repeats: int = 3):
     print(f"LSTM on sample:AAPL close, last {len(y):,} rows, {device}, params {PARAMS}, horizon {m.params['horizon']}")
     print(
         f"windows: {m.windows_['train']} train, {m.windows_['purged']} purged, {m.windows_['validation']} validation; "
-        f"epochs run {len(m.history_['loss'])}; calibration {m.conformal_.shape[0]} origins x {m.conformal_.shape[1]} steps"
+        f"epochs run {len(m.history_['loss'])}; "
+        f"calibration {m.conformal_.shape[0]} origins x {m.conformal_.shape[1]} steps"
     )
     rows = [
         ("import tensorflow (once)", t_import, None),

@@ -15,6 +15,7 @@ def report(rows, width=58) -> bool:
     print(f"{'case':<{width}}{'median s':>10}{'target s':>10}  ok")
     for name, s, target in rows:
         print(
-            f"{name:<{width}}{s:>10.4f}{'' if target is None else f'{target:.3f}':>10}  {'' if target is None else ('yes' if s < target else 'NO')}"
+            f"{name:<{width}}{s:>10.4f}{'' if target is None else f'{target:.3f}':>10}  "
+            f"{'' if target is None else ('yes' if s < target else 'NO')}"
         )
     return all(s < target for _, s, target in rows if target is not None)

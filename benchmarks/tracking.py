@@ -101,7 +101,8 @@ def main(repeat=3):
             proc.terminate()
             proc.wait(30)
     print(
-        f"one run: {counts[0]} params, {counts[1]} metrics (+{counts[2]} per-window values), {counts[3]} plots, the pyfunc model, registration and promotion"
+        f"one run: {counts[0]} params, {counts[1]} metrics (+{counts[2]} per-window values), {counts[3]} plots, "
+        "the pyfunc model, registration and promotion"
     )
     return report(rows, width=50)
 

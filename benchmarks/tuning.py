@@ -41,7 +41,8 @@ def main(n=30):
         t_two, _ = timed(lambda: run("two", n_jobs=2))
     t = res.table.loc["bayes"]
     print(
-        f"ARIMA on sample:AAPL (train + validation), Bayesian search, {n} trials: best MAE {res.best_value:.4f} with {res.best_params}; "
+        f"ARIMA on sample:AAPL (train + validation), Bayesian search, {n} trials: "
+        f"best MAE {res.best_value:.4f} with {res.best_params}; "
         f"{int(t['complete'])} complete, {int(t['pruned'])} pruned"
     )
     ok = report(
@@ -53,7 +54,8 @@ def main(n=30):
         width=46,
     )
     print(
-        f"tracking overhead {100 * (t_tracked / t_plain - 1):+.1f}% (target < 10%); n_jobs=2 throughput {t_plain / t_two:.2f}x (target >= 1.6x)"
+        f"tracking overhead {100 * (t_tracked / t_plain - 1):+.1f}% (target < 10%); "
+        f"n_jobs=2 throughput {t_plain / t_two:.2f}x (target >= 1.6x)"
     )
     return ok
 

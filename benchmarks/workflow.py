@@ -43,7 +43,10 @@ def main():
         cfg = config(d)
         run_training(cfg)  # warm: imports, store, registered model
         t_api = statistics.median(timed(lambda: run_training(cfg))[0] for _ in range(2))
-        code = f"from forecast_nb.config import TrainConfig; from forecast_nb.pipeline import run_training; run_training(TrainConfig(**{cfg.to_dict()!r}))"
+        code = (
+            "from forecast_nb.config import TrainConfig; from forecast_nb.pipeline import run_training; "
+            f"run_training(TrainConfig(**{cfg.to_dict()!r}))"
+        )
         t_fresh = statistics.median(
             timed(lambda: subprocess.run([sys.executable, "-c", code], check=True, capture_output=True))[0]
             for _ in range(2)
@@ -66,7 +69,8 @@ def main():
             ["series", "status", "error"]
         ]
     print(
-        f"ARIMA(1,1,1) training run on sample:AAPL: in-process (warm) {t_api:.1f} s, fresh process {t_fresh:.1f} s, through papermill {t_nb:.1f} s "
+        f"ARIMA(1,1,1) training run on sample:AAPL: in-process (warm) {t_api:.1f} s, fresh process {t_fresh:.1f} s, "
+        f"through papermill {t_nb:.1f} s "
         f"(TensorFlow imported in the kernel: {bool(heavy)})"
     )
     ok = report(

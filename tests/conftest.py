@@ -11,7 +11,8 @@ def bdays_frame():
 
 
 def ar1(n: int, seed: int = 0, vol_from: int | None = None, vol: float = 1.0) -> pd.Series:
-    "A mean-reverting series (AR(1), phi 0.5, around 100) on business days from 2022-01-03; from row `vol_from` on, shocks `vol` times larger."
+    """A mean-reverting series (AR(1), phi 0.5, around 100) on business days from 2022-01-03;
+    from row `vol_from` on, shocks `vol` times larger."""
     shocks = np.random.default_rng(seed).normal(size=n)
     if vol_from is not None:
         shocks[vol_from:] *= vol

@@ -1,4 +1,5 @@
-"""`forecast-nb batch` end to end: parallel papermill runs, one failing item, resume after a kill, and a real Dask cluster on loopback."""
+"""`forecast-nb batch` end to end: parallel papermill runs, one failing item, resume after a kill,
+and a real Dask cluster on loopback."""
 
 import json
 import os

@@ -1,5 +1,6 @@
-"""The workflow against a real `mlflow server` on PostgreSQL, through HTTP: logging, registering, aliases, loading by alias,
-`mlflow models serve`, an unreachable server (fail fast, keep the run, `log-pending`), and promotion under a concurrent reader."""
+"""The workflow against a real `mlflow server` on PostgreSQL, through HTTP: logging, registering, aliases,
+loading by alias, `mlflow models serve`, an unreachable server (fail fast, keep the run, `log-pending`),
+and promotion under a concurrent reader."""
 
 import json
 import os
@@ -117,7 +118,8 @@ def test_workflow_over_http_and_loading_by_alias_in_a_fresh_process(server, tmp_
     assert {a.path for a in client.list_artifacts(res.run_id)} >= {"data", "features", "validation", "test", "gate.csv"}
     code = (
         "import json, mlflow; from forecast_nb.pyfunc import forecast_request; "
-        "m = mlflow.pyfunc.load_model('models:/co2-http@production'); print(json.dumps(m.predict(forecast_request(12))['yhat'].tolist()))"
+        "m = mlflow.pyfunc.load_model('models:/co2-http@production'); "
+        "print(json.dumps(m.predict(forecast_request(12))['yhat'].tolist()))"
     )
     fresh = subprocess.run(
         [sys.executable, "-c", code],

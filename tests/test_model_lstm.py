@@ -27,7 +27,10 @@ def fitted(aapl):
 
 
 def test_import_does_not_load_tensorflow():
-    code = "import sys, forecast_nb.models.lstm, forecast_nb.models as m; m.get_model('lstm'); print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    code = (
+        "import sys, forecast_nb.models.lstm, forecast_nb.models as m; m.get_model('lstm'); "
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -150,7 +153,8 @@ def test_too_short_and_bad_values(aapl):
 
 
 def test_log_scale(aapl):
-    "The base class's log=True: the LSTM works on log prices; forecasts and intervals come back positive, near the last price."
+    """The base class's log=True: the LSTM works on log prices;
+    forecasts and intervals come back positive, near the last price."""
     train, _ = aapl
     fc = get_model("lstm", **SMALL, log=True).fit(train).predict(5)
     assert (fc["lo_95"] > 0).all() and (fc["yhat"] / train.iloc[-1]).between(0.8, 1.25).all()

@@ -1,4 +1,5 @@
-"""Prophet behind the Forecaster interface: round trip, intervals, save/load, warm-started update, regressors, bad input."""
+"""Prophet behind the Forecaster interface: round trip, intervals, save/load, warm-started update, regressors,
+bad input."""
 
 import copy
 import logging
@@ -196,7 +197,8 @@ def test_import_does_not_import_prophet():
 
 
 def test_fit_is_quiet():
-    "No cmdstanpy progress lines, no 'Importing plotly failed', on a plain console (a fresh process, no pytest log capture)."
+    """No cmdstanpy progress lines, no 'Importing plotly failed', on a plain console
+    (a fresh process, no pytest log capture)."""
     code = (
         "from forecast_nb.data import load; from forecast_nb.models import get_model; "
         "get_model('prophet').fit(load('sample:AAPL')['close'].iloc[-300:]).predict(3); print('done')"

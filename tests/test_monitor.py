@@ -1,6 +1,6 @@
-"""Monitoring end to end: a served model, its prediction log, then the data as it turned out. Unchanged data flags nothing (papermill
-notebook); a volatility jump is flagged as degraded and drifted, and `forecast-nb monitor --retrain` registers a new version through the
-gate and the champion comparison (CLI); too few scored forecasts give no verdict."""
+"""Monitoring end to end: a served model, its prediction log, then the data as it turned out. Unchanged data flags
+nothing (papermill notebook); a volatility jump is flagged as degraded and drifted, and `forecast-nb monitor --retrain`
+registers a new version through the gate and the champion comparison (CLI); too few scored forecasts give no verdict."""
 
 import json
 import os
@@ -19,7 +19,8 @@ N, LIVE = 500, 60
 
 @pytest.fixture(scope="module")
 def deployed(runs_env, ar1_series):
-    "v1 trained on the first N rows and in production; then LIVE days of forecasts served for each version of what happened next."
+    """v1 trained on the first N rows and in production;
+    then LIVE days of forecasts served for each version of what happened next."""
     from fastapi.testclient import TestClient
     from forecast_nb.pipeline import run_training
     from forecast_nb.serve import create_app

@@ -1,4 +1,5 @@
-"""Every forecaster logs as the one pyfunc and comes back with the same forecasts, with and without conditioning history."""
+"""Every forecaster logs as the one pyfunc and comes back with the same forecasts,
+with and without conditioning history."""
 
 import mlflow
 import pytest

@@ -1,5 +1,6 @@
-"""Two registries with a model of the same name: every MLflow call goes through the URI it was given, never the process-wide one
-(monitoring's model metadata, the champion re-scored by `deploy_decision`, promote through the CLI)."""
+"""Two registries with a model of the same name: every MLflow call goes through the URI it was given,
+never the process-wide one (monitoring's model metadata, the champion re-scored by `deploy_decision`,
+promote through the CLI)."""
 
 import os
 import subprocess
@@ -12,7 +13,8 @@ NAME = "same-name"
 
 @pytest.fixture(scope="module")
 def two_registries(tmp_path_factory, runs_env):
-    "Folders a and b, each with ./mlflow.db holding `same-name` v1 in production: naive with horizon 3 in a, drift with horizon 6 in b."
+    """Folders a and b, each with ./mlflow.db holding `same-name` v1 in production:
+    naive with horizon 3 in a, drift with horizon 6 in b."""
     from forecast_nb.pipeline import run_training
 
     root = tmp_path_factory.mktemp("registries")

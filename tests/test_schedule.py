@@ -1,4 +1,5 @@
-"""`forecast-nb schedule --once`: a cron firing in seconds runs the training notebook; a second trigger of the same job is skipped, not run twice."""
+"""`forecast-nb schedule --once`: a cron firing in seconds runs the training notebook;
+a second trigger of the same job is skipped, not run twice."""
 
 import json
 import os
@@ -34,7 +35,7 @@ def test_schedule_once_fires_logs_and_never_overlaps(tmp_path):
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     assert all("next firing" in o[0] for o in outs)
     logs = list((tmp_path / "_runs" / "schedule").glob("*.log"))
-    entries = [json.loads(l) for l in logs[0].read_text().splitlines()]
+    entries = [json.loads(line) for line in logs[0].read_text().splitlines()]
     assert len(logs) == 1 and sorted(e["status"] for e in entries) == ["FINISHED", "SKIPPED"]
     done = [e for e in entries if e["status"] == "FINISHED"][0]
     assert mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db").get_run(done["run_id"]).info.status == "FINISHED"

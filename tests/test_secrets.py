@@ -1,5 +1,6 @@
-"""No password is recorded or printed: a PostgreSQL data source and a tracking server, both with a password in their URL, through
-`forecast-nb run` and `forecast-nb train` (papermill); every param, tag, run name, artifact, registered version and the output are searched."""
+"""No password is recorded or printed: a PostgreSQL data source and a tracking server, both with a password in their
+URL, through `forecast-nb run` and `forecast-nb train` (papermill); every param, tag, run name, artifact, registered
+version and the output are searched."""
 
 import subprocess
 import sys

@@ -1,5 +1,6 @@
-"""The forecasting API on a real uvicorn server over loopback: auth, the registry's numbers, the bad-input matrix (422, never 500),
-the prediction log (SQLite and PostgreSQL), hot reload under load, refusing to expose itself, and schemathesis on its own schema."""
+"""The forecasting API on a real uvicorn server over loopback: auth, the registry's numbers, the bad-input matrix
+(422, never 500), the prediction log (SQLite and PostgreSQL), hot reload under load, refusing to expose itself,
+and schemathesis on its own schema."""
 
 import json
 import os
@@ -310,7 +311,7 @@ def test_prediction_log_on_postgresql_and_rows_kept_when_the_database_fails(tmp_
             c.execute(sa.text("DROP TABLE predictions"))  # the database loses the table: writes fail
         log.append([row(1), row(2)])
         time.sleep(0.3)
-    kept = [json.loads(l) for l in (tmp_path / "unsaved.jsonl").read_text().splitlines()]
+    kept = [json.loads(line) for line in (tmp_path / "unsaved.jsonl").read_text().splitlines()]
     assert [k["yhat"] for k in kept] == [1.0, 2.0] and log.failures >= 1
     with (tmp_path / "unsaved.jsonl").open("a") as f:
         f.write(json.dumps(row(3) | {"yhat": None}, default=str) + "\n")  # a row the database refuses (NOT NULL)
@@ -345,7 +346,8 @@ def test_a_version_that_fails_to_load_keeps_its_error_and_is_retried_later(api, 
 
 
 def test_schemathesis_finds_no_server_error(api):
-    "Every operation of the app's own OpenAPI schema, with schemathesis' generated requests (valid and invalid): all its checks pass."
+    """Every operation of the app's own OpenAPI schema, with schemathesis' generated requests (valid and invalid):
+    all its checks pass."""
     from hypothesis import given
     from schemathesis.specs.openapi.checks import (
         positive_data_acceptance,

@@ -56,9 +56,9 @@ def _children(client, exp, parent):
 
 
 def test_a_killed_tune_resumes_under_the_same_parent_run_with_every_trial_once(tmp_path):
-    import mlflow
     import optuna
     from forecast_nb.studies import spends_budget
+    from forecast_nb.tracking import mlflow_client
 
     uri, storage = f"sqlite:///{tmp_path}/mlflow.db", f"sqlite:///{tmp_path}/optuna.db"
     cmd = [
@@ -83,8 +83,9 @@ def test_a_killed_tune_resumes_under_the_same_parent_run_with_every_trial_once(t
         "--json",
     ]
     env = os.environ | {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg", "FORECAST_NB_RUNS": str(tmp_path)}
+    client = mlflow_client(uri)  # the store is created here, once, before the subprocess opens it
     p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    client, deadline = mlflow.MlflowClient(uri), time.time() + 240
+    deadline = time.time() + 240
     while time.time() < deadline:  # kill it once some trials are logged, before it is done
         exp = (Path(tmp_path, "mlflow.db").exists() and client.get_experiment_by_name("forecast-nb-tuning")) or None
         if exp and len(client.search_runs([exp.experiment_id], "tags.`tuning.method` = 'random'")) >= 3:
@@ -110,7 +111,8 @@ def test_a_killed_tune_resumes_under_the_same_parent_run_with_every_trial_once(t
 
 
 class _DyingProxy:
-    "An HTTP proxy to a tracking server that dies (drops every connection) a few requests after the training run is created."
+    """An HTTP proxy to a tracking server that dies (drops every connection)
+    a few requests after the training run is created."""
 
     def __init__(self, target: str, after: int = 3):
         import http.server

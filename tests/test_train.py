@@ -1,4 +1,5 @@
-"""`forecast-nb train` end to end: papermill on a real kernel, the executed notebook kept and logged, the same numbers as the API."""
+"""`forecast-nb train` end to end: papermill on a real kernel, the executed notebook kept and logged,
+the same numbers as the API."""
 
 import json
 import os
@@ -9,7 +10,10 @@ import mlflow
 
 BIN = Path(sys.executable).parent / "forecast-nb"
 ENV = os.environ | {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
-CONFIG = "data: sample:CO2\nval_size: 36\ntest_size: 24\nhorizon: 12\nmodel: arima\nfeatures: {lags: [0]}\nexperiment: train-test\n"
+CONFIG = (
+    "data: sample:CO2\nval_size: 36\ntest_size: 24\nhorizon: 12\n"
+    "model: arima\nfeatures: {lags: [0]}\nexperiment: train-test\n"
+)
 
 
 def train(*args, cwd):

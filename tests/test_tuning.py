@@ -223,7 +223,8 @@ def test_bad_tuning_requests(tmp_path, kw, phrase):
 
 
 def test_a_trial_orphaned_before_its_first_heartbeat_is_failed_and_retried(tmp_path):
-    "A worker killed between creating a trial and starting its heartbeat leaves a trial no heartbeat check finds: it is failed and queued again."
+    """A worker killed between creating a trial and starting its heartbeat leaves a trial no heartbeat check finds:
+    it is failed and queued again."""
     from forecast_nb.studies import fail_orphans, open_storage
 
     store = open_storage(f"sqlite:///{tmp_path}/o.db", heartbeat=1)
