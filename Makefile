@@ -36,6 +36,7 @@ LINTED := nbs forecast_nb/workflows tests benchmarks
 lint: install
 	$(BIN)/ruff format --check --quiet $(LINTED) || { echo "run: $(BIN)/ruff format $(LINTED)"; exit 1; }
 	$(BIN)/ruff check --quiet $(LINTED)
+	$(BIN)/ruff check --quiet --select F forecast_nb/*.py forecast_nb/models/*.py   # the exported modules: no undefined or unused name
 
 nbtest: install
 	$(BIN)/nbdev_test --flags slow --n_workers 2 --timing
