@@ -165,14 +165,18 @@ builtins.__import__ = _no_serve_extra
 def test_forecast_nb_monitor_works_without_the_serve_extra(deployed, tmp_path):
     """`forecast-nb monitor` where forecast_nb's code cannot import FastAPI, uvicorn or the API module, at module
     level or inside the functions the check runs (MLflow itself imports FastAPI: it is not blocked)."""
+    from mlflow import MlflowClient
+
     root = deployed["root"]
     (tmp_path / "sitecustomize.py").write_text(NO_SERVE_EXTRA)  # every Python process of the run has the guard
     env = ENV | {"FORECAST_NB_RUNS": str(tmp_path / "runs"), "PYTHONPATH": str(tmp_path)}
     probe = "exec('from fastapi import FastAPI', {'__name__': 'forecast_nb.probe'})"
     blocked = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
     assert blocked.returncode == 1 and "blocked by the test" in blocked.stderr, blocked.stderr
+    # v1 served the logged forecasts; another test may have moved `production` to a retrained v2
+    MlflowClient(deployed["store"]).set_registered_model_alias("ar", "served", deployed["v1"].logged.version)
     r = subprocess.run(
-        [str(BIN / "forecast-nb"), "monitor", "--name", "ar", "--data", str(root / "same.csv")]
+        [str(BIN / "forecast-nb"), "monitor", "--name", "ar", "--alias", "served", "--data", str(root / "same.csv")]
         + ["--tracking-uri", deployed["store"], "--log-url", f"sqlite:///{root}/same.db", "--json"],
         env=env,
         cwd=root,
