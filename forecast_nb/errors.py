@@ -7,7 +7,7 @@ __all__ = ['redact', 'ForecastNBError', 'ConfigError', 'ForecastDataError', 'Dat
            'SourceUnavailableError', 'DateColumnError', 'TargetColumnError', 'NonNumericTargetError',
            'MissingValueError', 'DuplicateTimestampError', 'FrequencyError', 'GapError', 'NonPositiveValueError',
            'ConstantSeriesError', 'SeriesTooShortError', 'SplitError', 'FeatureError', 'LeakageError', 'NotFittedError',
-           'RegistryError', 'TrackingUnavailableError', 'WorkflowError', 'check_whole']
+           'RegistryError', 'TrackingUnavailableError', 'WorkflowError', 'is_whole', 'check_whole']
 
 # %% ../nbs/00_errors.ipynb #2a86b2af
 import re
@@ -137,6 +137,13 @@ class WorkflowError(ForecastNBError, RuntimeError):
     "A workflow notebook or batch item failed; the executed notebook and everything finished before it are kept."
 
 # %% ../nbs/00_errors.ipynb #ddb70db5
+def is_whole(v, low: int = 0) -> bool:
+    "Whether `v` is a Python or NumPy integer (not a bool) of at least `low`."
+    import numpy as np
+
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+
+
 def check_whole(
     name: str,  # the parameter, as the caller spells it
     v,  # the value given
@@ -146,9 +153,7 @@ def check_whole(
     what: str = "a whole number",  # what the value must be, in words
 ) -> int:
     "`v` as an `int` when it is a whole number from `low` (to `high`), else a `ConfigError` naming `name`."
-    import numpy as np
-
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low or (high is not None and v > high):
+    if not is_whole(v, low) or (high is not None and v > high):
         bound = f">= {low}" if high is None else f"from {low} to {high}"
         raise ConfigError(
             f"{name}={v!r} must be {what} {bound}",

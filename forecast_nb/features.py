@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field, asdict, fields
 import numpy as np
 import pandas as pd
-from .errors import ConfigError, FeatureError, LeakageError, check_whole
+from .errors import ConfigError, FeatureError, LeakageError, check_whole, is_whole
 from .indicators import compute_indicators, SPECIAL
 from .decompose import stl_features
 from .freq import holiday_dates
@@ -25,9 +25,7 @@ CALENDAR_PREFIX = "cal_"
 
 
 def _ints(name, values, minimum=1):
-    if not isinstance(values, (list, tuple)) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values
-    ):
+    if not isinstance(values, (list, tuple)) or not all(is_whole(v, minimum) for v in values):
         raise ConfigError(
             f"{name}={values!r} must be a list of whole numbers >= {minimum}",
             hint=f"e.g. {name}=[1, 2, 5]",

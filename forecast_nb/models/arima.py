@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from ..errors import ConfigError
+from ..errors import ConfigError, is_whole
 from ..freq import infer_period
 from . import Forecaster, normal_bands
 
@@ -177,9 +177,7 @@ def select_order(
 def _triple(name, v, n):
     if v is None:
         return None
-    if not (
-        isinstance(v, (tuple, list)) and len(v) == n and all(isinstance(i, (int, np.integer)) and i >= 0 for i in v)
-    ):
+    if not (isinstance(v, (tuple, list)) and len(v) == n and all(is_whole(i) for i in v)):
         raise ConfigError(
             f"{name}={v!r} must be {n} whole numbers >= 0",
             hint=f"e.g. {name}={(1, 1, 1) if n == 3 else (1, 1, 1, 12)}",
