@@ -23,7 +23,7 @@ from .models import Forecaster, get_model
 from .registry import alias_version, load_version
 
 # %% auto #0
-__all__ = ['log', 'POINT', 'BacktestResult', 'walk_forward', 'Trained', 'score_fitted', 'deploy_decision']
+__all__ = ['log', 'BacktestResult', 'walk_forward', 'Trained', 'score_fitted', 'deploy_decision']
 
 # %% ../nbs/07_backtest.ipynb #8eea57b7
 def _model_factory(model):
@@ -120,9 +120,6 @@ def _forecast_table(y: pd.Series, out: list) -> pd.DataFrame:
     return table
 
 # %% ../nbs/07_backtest.ipynb #d85cbf1a
-POINT = ("mae", "rmse", "mape", "smape", "mase", "r2", "direction_accuracy")
-
-
 def _levels(f: pd.DataFrame) -> list[str]:
     "The interval levels with both bounds in `f`, as `evaluate` finds them (`lo_80` and `hi_80`: '80')."
     found = [re.fullmatch(r"lo_(\d+(?:\.\d+)?)", c) for c in f.columns]

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from .errors import ForecastNBError, redact
-from .config import LOADER_FIELDS, TrainConfig
+from .config import LOADER_FIELDS, TUNING, TrainConfig
 from .commands import COMMANDS, DEMO, TUNE
 
 # %% auto #0
@@ -127,7 +127,7 @@ def _tune_parser(sub):
     t.add_argument(
         "--method",
         default="bayes",
-        choices=["grid", "random", "bayes", "all"],
+        choices=[t for t in TUNING if t != "none"],
         help="search, or all compared (default: bayes)",
     )
     t.add_argument("--metric", default="mae", help="the backtest metric to minimise (default: mae)")

@@ -16,11 +16,10 @@ from pydantic import field_validator, model_validator
 from .errors import ConfigError, redact
 
 # %% auto #0
-__all__ = ['FILL_POLICIES', 'MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'LOADER_FIELDS', 'Count', 'Whole', 'PartSize', 'runs_dir',
-           'make_dir', 'default_tracking_uri', 'TrainConfig']
+__all__ = ['MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'LOADER_FIELDS', 'Count', 'Whole', 'PartSize', 'runs_dir', 'make_dir',
+           'default_tracking_uri', 'TrainConfig']
 
 # %% ../nbs/00_config.ipynb #5bbd6d04
-FILL_POLICIES = (None, "ffill", "interpolate")
 MODEL_NAMES = ("naive", "seasonal_naive", "drift", "arima", "prophet", "lstm")  # and "auto": the best candidate
 AUTO_CANDIDATES = ("arima", "prophet", "lstm")
 TUNING = ("none", "grid", "random", "bayes", "all")
