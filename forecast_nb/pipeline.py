@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from .config import AUTO_CANDIDATES, TrainConfig, make_dir, runs_dir
-from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError
+from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError, first_line
 from .data import load
 from .split import Split, check_horizon, chrono_split
 from .features import FeatureSpec, build_features, design_matrix, check_no_leakage
@@ -279,9 +279,8 @@ def run_training(
     except ForecastNBError:
         raise
     except Exception as e:  # a server that died mid-upload, a refused call: the bundle stays
-        first = str(e).splitlines()[0] if str(e) else ""
         raise WorkflowError(
-            f"logging the run to {cfg.tracking_uri} failed: {type(e).__name__}: {first}"[:2000],
+            f"logging the run to {cfg.tracking_uri} failed: {type(e).__name__}: {first_line(e)}"[:2000],
             hint=f"the run is kept in {folder}; `forecast-nb log-pending` uploads it (and ends the partial run)",
             pending=str(folder),
         ) from e

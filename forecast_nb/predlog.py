@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from .config import runs_dir
 from .data import db_url
-from .errors import ConfigError, redact
+from .errors import ConfigError, first_line
 
 # %% auto #0
 __all__ = ['log', 'naive', 'PredictionLog']
@@ -49,11 +49,6 @@ def naive(ts) -> pd.Timestamp:
     "A timestamp as the log stores it: no zone (zoned ones in UTC)."
     ts = pd.Timestamp(ts)
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
-
-
-def _first_line(e: BaseException) -> str:
-    "The first line of an error's text, URL passwords masked: what a log line or an answer may show."
-    return redact((str(e).splitlines() or [type(e).__name__])[0])
 
 
 def _connect_args(backend: str, timeout: float) -> dict:
@@ -115,7 +110,7 @@ class PredictionLog:
                     time.sleep(0.2)
         except Exception as e:
             raise ConfigError(
-                f"the prediction log {url!r} cannot be opened: {type(e).__name__}: {_first_line(e)}",
+                f"the prediction log {url!r} cannot be opened: {type(e).__name__}: {first_line(e)}",
                 hint="pass the URL the API logs to (--log-url; a relative sqlite:/// path is from the current folder), "
                 "e.g. sqlite:///predictions.db or postgresql://user@host/db",
                 parameter="log_url",
@@ -146,7 +141,7 @@ class PredictionLog:
             try:
                 self._write(forecasts)
             except BaseException as e:  # never dies, never drops: what it could not write is kept aside
-                log.error("prediction log writer: %s", _first_line(e))
+                log.error("prediction log writer: %s", first_line(e))
                 self._spill([r for f in forecasts for r in f])
             finally:
                 for _ in batch:
@@ -168,7 +163,7 @@ class PredictionLog:
                 self.failures += 1
                 down = isinstance(e, (OperationalError, InterfaceError))  # unreachable, locked, no table: wait
                 if down and not self._closed:
-                    log.warning("prediction log unreachable (%s rows waiting, retrying): %s", len(rows), _first_line(e))
+                    log.warning("prediction log unreachable (%s rows waiting, retrying): %s", len(rows), first_line(e))
                     time.sleep(wait)
                     wait = min(wait * 2, 5.0)
                 elif len(forecasts) > 1 and not self._closed:
@@ -177,7 +172,7 @@ class PredictionLog:
                     return
                 else:
                     log.warning(
-                        "prediction log: %s rows not written (%s): kept in %s", len(rows), _first_line(e), self.spill
+                        "prediction log: %s rows not written (%s): kept in %s", len(rows), first_line(e), self.spill
                     )
                     return self._spill(rows)
 

@@ -13,9 +13,8 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 from .config import default_tracking_uri
-from .errors import ForecastNBError, RegistryError, redact
+from .errors import ForecastNBError, RegistryError, first_line, redact
 from .models import LEVELS, Forecaster
-from .predlog import _first_line
 from .pyfunc import forecast_from
 
 # %% auto #0
@@ -174,7 +173,7 @@ class ModelSlot:
             self._failed[version] = (
                 time.monotonic() + min(300.0, max(self.poll_seconds, 1.0) * 2**tries),
                 tries + 1,
-                f"{type(e).__name__}: {_first_line(e)}",
+                f"{type(e).__name__}: {first_line(e)}",
             )
             raise
         old, self.current = self.current, new  # the swap: one reference assignment
