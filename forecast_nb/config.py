@@ -20,8 +20,8 @@ __all__ = ['MODEL_NAMES', 'AUTO_CANDIDATES', 'TUNING', 'LOADER_FIELDS', 'Count',
            'default_tracking_uri', 'TrainConfig']
 
 # %% ../nbs/00_config.ipynb #5bbd6d04
-MODEL_NAMES = ("naive", "seasonal_naive", "drift", "arima", "prophet", "lstm")  # and "auto": the best candidate
-AUTO_CANDIDATES = ("arima", "prophet", "lstm")
+MODEL_NAMES = ("naive", "seasonal_naive", "drift", "arima", "ets", "theta", "prophet", "lstm", "ensemble")  # and "auto"
+AUTO_CANDIDATES = ("arima", "ets", "theta", "prophet", "lstm")  # auto also tries the ensemble of the best of them
 TUNING = ("none", "grid", "random", "bayes", "all")
 LOADER_FIELDS = ("target", "date_col", "freq", "fill", "calendar", "table", "query")  # what data.load takes
 

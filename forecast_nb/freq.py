@@ -9,7 +9,7 @@ from .errors import ConfigError, FrequencyError, GapError, SeriesTooShortError
 
 # %% auto #0
 __all__ = ['PERIODS', 'infer_freq', 'holiday_dates', 'trading_calendar', 'span_grid', 'resolve_freq', 'format_dates',
-           'infer_period', 'future_index', 'check_continues']
+           'infer_period', 'season_length', 'future_index', 'check_continues']
 
 # %% ../nbs/01a_freq.ipynb #2a50d931
 def _step_offset(idx: pd.DatetimeIndex) -> str:
@@ -133,6 +133,15 @@ def infer_period(freq) -> int:
             f"no seasonal period known for freq={code!r}", hint="pass period= explicitly", parameter="period"
         )
     return PERIODS[code]
+
+# %% ../nbs/01a_freq.ipynb #519bbd5f
+def season_length(index: pd.DatetimeIndex, n: int | None = None) -> int | None:
+    "The season length of a series on `index` (of `n` rows, default all): None when unknown or under two seasons."
+    try:
+        m = infer_period(index.freq)
+    except (ConfigError, ValueError):
+        return None
+    return m if (len(index) if n is None else n) >= 2 * m else None
 
 # %% ../nbs/01a_freq.ipynb #fca0f1ec
 def future_index(index: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:

@@ -27,7 +27,8 @@ from ..freq import check_continues, future_index
 from .inputs import check_X, check_y, typed
 
 # %% auto #0
-__all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'load_model', 'normal_bands', 'get_model']
+__all__ = ['log', 'LEVELS', 'MODELS', 'Forecaster', 'conformal_bounds', 'load_model', 'normal_bands', 'get_model', 'model_for',
+           'model_class']
 
 # %% ../../nbs/05_models.ipynb #9423b97e
 log = logging.getLogger("forecast_nb.models")
@@ -98,6 +99,11 @@ class Forecaster:
             "conformal_horizon": self.conformal_horizon,
             "log": self.log,
         }
+
+    @classmethod
+    def for_horizon(cls, horizon: int, **params) -> Forecaster:
+        "A new forecaster sized for forecasts `horizon` steps ahead (`params` win); most models need no sizing."
+        return cls(**params)
 
     @classmethod
     def search_space(cls) -> dict:
@@ -327,19 +333,32 @@ MODELS = {
     "seasonal_naive": "forecast_nb.models.baselines:SeasonalNaive",
     "drift": "forecast_nb.models.baselines:Drift",
     "arima": "forecast_nb.models.arima:ARIMA",
+    "ets": "forecast_nb.models.ets:ETS",
+    "theta": "forecast_nb.models.theta:Theta",
     "prophet": "forecast_nb.models.prophet:Prophet",
     "lstm": "forecast_nb.models.lstm:LSTM",
+    "ensemble": "forecast_nb.models.ensemble:Ensemble",
 }
 
 
 def get_model(
-    name: str,  # naive, seasonal_naive, drift, arima, prophet or lstm
+    name: str,  # naive, seasonal_naive, drift, arima, ets, theta, prophet, lstm or ensemble
     **params,
 ) -> Forecaster:  # the model's parameters, plus intervals= / conformal_size= / conformal_horizon=
     "A new, unfitted forecaster by name."
+    return model_class(name)(**params)
+
+
+def model_for(name: str, horizon: int, **params) -> Forecaster:
+    "A new forecaster by name, sized for `horizon`-step forecasts (e.g. the LSTM's output length); `params` win."
+    return model_class(name).for_horizon(horizon, **params)
+
+
+def model_class(name: str) -> type:
+    "The forecaster class registered as `name`."
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}", hint=f"use one of {list(MODELS)}", parameter="model")
-    return _class(MODELS[name])(**params)
+    return _class(MODELS[name])
 
 
 def _class(path: str) -> type:
