@@ -4,13 +4,14 @@
 
 # %% ../../nbs/05d_baselines.ipynb #8c5c8464
 from __future__ import annotations
+import logging
 import numpy as np
 from ..errors import SeriesTooShortError
-from ..freq import infer_period
+from ..freq import season_length
 from . import Forecaster, normal_bands
 
 # %% auto #0
-__all__ = ['Naive', 'SeasonalNaive', 'Drift']
+__all__ = ['log', 'Naive', 'SeasonalNaive', 'Drift']
 
 # %% ../../nbs/05d_baselines.ipynb #cf5dfc08
 class Naive(Forecaster):
@@ -26,18 +27,25 @@ class Naive(Forecaster):
         return yhat, normal_bands(yhat, self.sigma_ * np.sqrt(np.arange(1, h + 1)), levels)
 
 # %% ../../nbs/05d_baselines.ipynb #eaeec29c
+log = logging.getLogger("forecast_nb.models.baselines")
+
+
 class SeasonalNaive(Forecaster):
-    "The value one season ago: y(t + h) = y(t + h - m k)."
+    "The value one season ago: y(t + h) = y(t + h - m k); the last value (naive) when the series has no season."
 
     name = "seasonal_naive"
-    defaults = {"season_length": None}
+    defaults = {"season_length": None}  # None: from the frequency (`freq.season_length`), 1 (naive) if none
 
     def _fit(self, y, X):
-        m = self.params["season_length"] or infer_period(y.index.freq)
+        m, self.fallback_ = self.params["season_length"] or season_length(y.index), None
+        if m is None:
+            self.fallback_ = f"no season for freq={y.index.freqstr!r} and {len(y)} rows: the last value (naive)"
+            log.info("seasonal_naive: %s", self.fallback_)
+            m = 1
         if len(y) <= m:
             raise SeriesTooShortError(
                 f"seasonal naive with season_length={m} needs more than {m} observations, got {len(y)}",
-                hint="use a longer training part",
+                hint="use a longer training part, or leave season_length out (it falls back to naive)",
                 rows=len(y),
             )
         v = y.to_numpy()
