@@ -14,7 +14,8 @@ Targets (issue 16), on all 1,428 series with `--jobs 2`: `auto` 0 failures, sMAP
 30 minutes; `ets` and `theta` within 0.15 sMAPE of AutoETS's 14.16 and standard Theta's 13.83. They are
 checked only on the full run (exit status 1 when one is missed); `--sample N` runs a seeded sample.
 Writes results.csv (one row per model and series), forecasts.csv.gz and summary.json under `--out` (default
-_runs/m3/<time>, or under $FORECAST_NB_RUNS).
+_runs/m3/<time>, or under $FORECAST_NB_RUNS); what the models' native code prints (TensorFlow's C++ start-up lines,
+which no environment variable silences in TensorFlow 2.21) goes to stderr.log there.
 Run: `.venv/bin/python benchmarks/m3.py [--sample N] [--seed S] [--jobs J] [--models naive,arima,auto]`.
 """
 
@@ -22,6 +23,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by the worker processes
 import argparse
+import contextlib
 import json
 import logging
 import re
@@ -140,24 +142,46 @@ def quiet():
         logging.getLogger(name).setLevel(logging.ERROR if name == "prophet.plot" else logging.WARNING)
 
 
-def run_model(name: str, series: list, start: str, jobs: int) -> tuple[list, list, float]:
-    "Rows and forecast frames of model `name` over `series`, with a progress bar; and the wall seconds."
+def run_model(name: str, series: list, args, progress) -> tuple[list, list, float]:
+    "Rows and forecast frames of model `name` over `series`, a progress bar on stream `progress`; the wall seconds."
     from joblib import Parallel, delayed
     from tqdm import tqdm
 
     t = time.perf_counter()
-    tasks = (delayed(_task)(name, sn, x, xx, start) for sn, x, xx in series)
+    log = os.path.join(args.out, "stderr.log")
+    tasks = (delayed(_task)(name, sn, x, xx, args.start, log) for sn, x, xx in series)
+    results = Parallel(n_jobs=args.jobs, return_as="generator_unordered")(tasks)
     rows, fcs = [], []
-    for row, f in tqdm(Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks), total=len(series), desc=name):
+    for row, f in tqdm(results, total=len(series), desc=name, file=progress):
         rows.append(row)
         if f is not None:
             fcs.append(pd.DataFrame({"model": name, "series": row["series"], "step": np.arange(1, H + 1), "yhat": f}))
     return rows, fcs, time.perf_counter() - t
 
 
-def _task(name, sn, x, xx, start):
+def _task(name, sn, x, xx, start, log):
+    from joblib.externals.loky import process_executor
+
+    # loky restarts a worker whose memory grew 300 MB since its first task, as TensorFlow's import does: allow 2 GB
+    process_executor._MAX_MEMORY_LEAK_SIZE = max(process_executor._MAX_MEMORY_LEAK_SIZE, int(2e9))
     quiet()
-    return run_one(name, sn, x, xx, start)
+    with stderr_to(log):
+        return run_one(name, sn, x, xx, start)
+
+
+@contextlib.contextmanager
+def stderr_to(path: str):
+    "What is written to file descriptor 2 inside (TensorFlow's C++ start-up lines) goes to file `path` instead."
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "a") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _shape(text: str) -> str:
@@ -176,7 +200,8 @@ def summarise(rows: pd.DataFrame, walls: dict) -> dict:
             "smape": float(ok["smape"].mean()) if len(ok) else None,
             "mase": float(ok["mase"].mean()) if len(ok) else None,
             "wall_s": walls[name],
-            "s_per_series": float(g["seconds"].mean()),
+            "s_per_series": float(g["seconds"].mean()),  # each worker's first imports included
+            "s_median": float(g["seconds"].median()),
             "errors": g.loc[~g["ok"], "error"].map(_shape).value_counts().head(5).to_dict(),
         }
         if name == "auto" and "choice" in g:
@@ -262,7 +287,7 @@ def parse(argv=None):
     p.add_argument("--out", default=None, help="folder for results.csv, forecasts.csv.gz, summary.json")
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    args.out = args.out or str(runs_dir("m3", time.strftime("%Y%m%d-%H%M%S")))
+    args.out = os.path.abspath(args.out or runs_dir("m3", time.strftime("%Y%m%d-%H%M%S")))
     return args
 
 
@@ -271,9 +296,11 @@ def main(argv=None) -> bool:
     quiet()
     series = sample(load_m3(), args.sample, args.seed)
     print(f"M3 monthly: {len(series)} series, h={H}, models {', '.join(args.models)}, {args.jobs} job(s)")
+    os.makedirs(args.out, exist_ok=True)
+    progress = os.fdopen(os.dup(2), "w", buffering=1)  # the terminal's stderr, kept while workers' fd 2 is the log
     rows, fcs, walls = [], [], {}
     for name in args.models:
-        r, f, walls[name] = run_model(name, series, args.start, args.jobs)
+        r, f, walls[name] = run_model(name, series, args, progress)
         rows += r
         fcs += f
     order = {sn: i for i, (sn, _, _) in enumerate(series)}
@@ -281,8 +308,7 @@ def main(argv=None) -> bool:
     rows = rows.iloc[np.lexsort((rows["series"].map(order), rows["model"].map(args.models.index)))]
     summary = summarise(rows, walls)
     table(summary, rows)
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
+    out = args.out
     rows.to_csv(os.path.join(out, "results.csv"), index=False)
     if fcs:
         pd.concat(fcs).to_csv(os.path.join(out, "forecasts.csv.gz"), index=False)
