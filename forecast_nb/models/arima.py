@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from ..errors import ConfigError, is_whole
-from ..freq import infer_period
+from ..freq import season_length
 from . import Forecaster, normal_bands
 
 # %% auto #0
@@ -225,25 +225,26 @@ class ARIMA(Forecaster):
             raise ConfigError(f"seasonal={p['seasonal']!r}", hint="use 'auto', True or False", parameter="seasonal")
 
     def _period(self, y) -> int:
-        "Seasonal period for the automatic search: monthly, quarterly data ('auto'); any frequency when seasonal=True."
-        if self.params["seasonal"] is False:
+        "Seasonal period of the automatic search, by the rule above; 1 searches no seasonal orders."
+        seasonal, m = self.params["seasonal"], season_length(y.index)
+        if seasonal is False or m is None:
             return 1
-        try:
-            m = infer_period(y.index.freq)
-        except ConfigError:
+        if seasonal is True:
+            return m
+        if m > 24 or len(y) < 3 * m:
             return 1
-        return m if (self.params["seasonal"] is True or m in (4, 12)) and len(y) >= 3 * m else 1
+        return m if m in (4, 12) or seasonal_strength(y, m) >= 0.64 else 1
 
 # %% ../../nbs/05a_arima.ipynb #ad684a5c
 @patch
 def _fit(self: ARIMA, y, X):
     p, counter = self.params, Counter()
-    self.search_table_ = None
+    self.search_table_, self.period_ = None, self._period(y) if p["order"] is None else None
     if p["order"] is None:
         chosen, self.search_table_ = select_order(
             y,
             X,
-            self._period(y),
+            self.period_,
             d=p["d"],
             D=p["D"],
             max_p=p["max_p"],

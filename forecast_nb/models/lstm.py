@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
-from ..errors import ConfigError, SeriesTooShortError, check_whole
+from ..errors import ConfigError, SeriesTooShortError, check_whole, is_whole
+from ..freq import season_length
 from ..prep import Scaler, Windows, make_windows, last_window, to_tf_dataset
 from . import Forecaster
+from .inputs import check_y
 
 # %% auto #0
-__all__ = ['change_inputs', 'change_windows', 'from_changes', 'build_network', 'LSTM']
+__all__ = ['change_inputs', 'change_windows', 'from_changes', 'build_network', 'min_lookback', 'LSTM']
 
 # %% ../../nbs/05c_lstm.ipynb #ba8f7915
 def change_inputs(
@@ -115,7 +117,13 @@ def build_network(
 
 # %% ../../nbs/05c_lstm.ipynb #5f83aaa7
 def _whole(p: dict, name: str, low: int):
-    check_whole(name, p[name], low, hint=f"e.g. {name}={LSTM.defaults[name]} (the lstm's default)")
+    default = LSTM.defaults[name]
+    hint = (
+        f"e.g. {name}={default} (the lstm's default)"
+        if default is not None
+        else f"e.g. {name}=None (sized from the data) or {name}=30"
+    )
+    check_whole(name, p[name], low, hint=hint)
 
 
 def _real(p: dict, name: str, low: float, high: float, low_open: bool = False, high_open: bool = False):
@@ -130,7 +138,7 @@ def _real(p: dict, name: str, low: float, high: float, low_open: bool = False, h
     if not ok:
         raise ConfigError(
             f"lstm {name}={v!r} must be a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}",
-            hint=f"e.g. {name}={LSTM.defaults[name]}",
+            hint=f"e.g. {name}={LSTM.defaults[name] or 0.2}",
             parameter=name,
         )
 
@@ -141,12 +149,25 @@ def _split(n_win: int, horizon: int, fraction: float) -> tuple[int, int]:
     return n_win - n_val - (horizon if n_val else 0), n_val
 
 
+def _fit_rows(lookback: int, horizon: int, fraction: float, windows: int) -> int:
+    "Rows a fit needs: `lookback + horizon` per window, and enough windows to keep `windows` for training."
+    n_win = windows
+    while _split(n_win, horizon, fraction)[0] < windows:
+        n_win += 1
+    return n_win + lookback + horizon
+
+
+def min_lookback(horizon: int) -> int:
+    "The shortest look-back the LSTM sizes for itself: the horizon, within 5 to 12 changes."
+    return max(5, min(horizon, 12))
+
+
 class LSTM(Forecaster):
     "Keras LSTM on standardised changes, `horizon` steps at once; conformal intervals."
 
     name = "lstm"
     defaults = {
-        "lookback": 30,
+        "lookback": None,
         "horizon": 20,
         "layers": 1,
         "units": 32,
@@ -155,11 +176,11 @@ class LSTM(Forecaster):
         "batch_size": 32,
         "epochs": 20,
         "patience": 5,
-        "validation_fraction": 0.2,
+        "validation_fraction": None,
         "seed": 0,
     }
     search = {
-        "lookback": {"grid": [20, 30, 60], "low": 10, "high": 120, "log": True},
+        "lookback": {"grid": [None, 20, 30, 60], "low": 10, "high": 120, "log": True},
         "units": {"grid": [16, 32, 64], "low": 8, "high": 128, "log": True},
         "layers": {"choices": [1, 2]},
         "dropout": {"grid": [0.0, 0.2], "low": 0.0, "high": 0.5, "log": False},
@@ -167,7 +188,7 @@ class LSTM(Forecaster):
         "batch_size": {"choices": [16, 32, 64]},
     }
     native = False
-    min_train = 87  # for the defaults; `_validate` sets it from the parameters
+    min_train = 67  # for the defaults; `__init__` sets it from the parameters
     min_windows = 10  # training windows a fit needs, after the validation tail and the purge gap
 
     needs_x_future = False  # X enters only through the look-back window, up to the origin
@@ -178,26 +199,35 @@ class LSTM(Forecaster):
 
     def _validate(self):
         p = self.params
-        for name, low in (
-            ("lookback", 2),
-            ("horizon", 1),
-            ("layers", 1),
-            ("units", 1),
-            ("batch_size", 1),
-            ("epochs", 1),
-            ("patience", 1),
-        ):
-            _whole(p, name, low)
+        if p["lookback"] is not None:
+            _whole(p, "lookback", 2)
+        for name in ("horizon", "layers", "units", "batch_size", "epochs", "patience"):
+            _whole(p, name, 1)
         _real(p, "dropout", 0, 1, high_open=True)
-        _real(p, "validation_fraction", 0, 0.5)
+        if p["validation_fraction"] is not None:
+            _real(p, "validation_fraction", 0, 0.5)
         _real(p, "learning_rate", 0, 1, low_open=True)
         if p["seed"] is not None:
             _whole(p, "seed", 0)
-        H = p["horizon"]
-        n_win = self.min_windows
-        while _split(n_win, H, p["validation_fraction"])[0] < self.min_windows:
-            n_win += 1
-        self.min_train = n_win + p["lookback"] + H  # rows for the fewest windows a fit accepts
+
+    def __init__(self, intervals=None, conformal_size=None, conformal_horizon=None, log=False, **params):
+        super().__init__(intervals, conformal_size, conformal_horizon, log, **params)
+        self.min_train = sum(self._smallest())  # rows for the smallest network and its calibration
+
+    @classmethod
+    def for_horizon(cls, horizon: int, /, **params) -> LSTM:
+        "An LSTM whose network forecasts `horizon` steps, its intervals calibrated as far (`params` win)."
+        params = {"horizon": horizon} | params
+        if "conformal_horizon" not in params and is_whole(params["horizon"], 1) and is_whole(horizon, 1):
+            params["conformal_horizon"] = min(horizon, params["horizon"])
+        return cls(**params)
+
+    def _smallest(self) -> tuple[int, int]:
+        "Rows the smallest network accepted needs to train, and rows to calibrate its intervals."
+        p = self.params
+        L = p["lookback"] or min_lookback(p["horizon"])
+        fit = _fit_rows(L, p["horizon"], p["validation_fraction"] or 0, self.min_windows)
+        return fit, self.conformal_size or self.conformal_horizon + 5
 
 # %% ../../nbs/05c_lstm.ipynb #fed5cdef
 @patch
@@ -210,7 +240,7 @@ def _fit(self: LSTM, y, X):
     "Train on the windows of `y` (and `X`): scalers on the training rows, early stopping on the last windows."
     tf, keras = _keras()
     p = self.params
-    L, H, f = p["lookback"], p["horizon"], p["validation_fraction"]
+    (L, f), H = self._plan(y), p["horizon"]
     v = y.to_numpy(dtype="float64")  # the model's scale: logs with log=True (the base class takes them)
     n_win = len(v) - L - H
     n_tr, n_val = _split(n_win, H, f)
@@ -218,9 +248,11 @@ def _fit(self: LSTM, y, X):
         raise SeriesTooShortError(
             f"{len(v)} rows give {max(n_tr, 0)} training window(s) with lookback={L}, horizon={H}"
             f" and validation_fraction={f}; the LSTM needs {self.min_windows}",
-            hint=f"use at least {self.min_train} rows, a shorter lookback or horizon, or validation_fraction=0",
+            hint=f"use at least {_fit_rows(L, H, f, self.min_windows)} rows, a shorter lookback or horizon,"
+            " or validation_fraction=0",
             rows=len(v),
         )
+    self.lookback_, self.validation_fraction_ = L, f
     rows = n_tr + L + H  # changes covered by the training windows (inputs and labels)
     self.scaler_ = Scaler("standard").fit(np.diff(v)[:rows])
     self.x_scaler_ = None if X is None else Scaler("standard").fit(X.iloc[1 : rows + 1])
@@ -251,6 +283,62 @@ def _fit(self: LSTM, y, X):
         "validation_origins": (w.origins[-n_val], w.origins[-1]) if n_val else None,
     }
 
+# %% ../../nbs/05c_lstm.ipynb #76a55ad0
+@patch
+def _plan(self: LSTM, y: pd.Series) -> tuple[int, float]:
+    "Look-back and validation fraction for a fit on `y`: the parameters, or where None sized from the rows."
+    p, n = self.params, len(y)
+    H, L, f = p["horizon"], p["lookback"], p["validation_fraction"]
+    if L is None:
+        others = _fit_rows(0, H, f or 0, self.min_windows)  # rows besides the look-back
+        wanted = max(season_length(y.index, n) or 0, H, 30)
+        L = max(min_lookback(H), min(wanted, (n - H) // 3, n - others))
+    if f is None:
+        n_win = n - L - H
+        f = 0.2 if _split(n_win, H, 0.2)[0] >= max(self.min_windows, n_win // 2) else 0.0
+    return L, f
+
+
+@patch
+def _calibration_size(self: LSTM, n: int) -> int:
+    "Rows to calibrate the intervals on, out of `n`: `conformal_size`, or the base rule within what the fit leaves."
+    fit, least = self._smallest()
+    if self.conformal_size:
+        return self.conformal_size
+    return max(least, min(max(10 * self.conformal_horizon, 100), n // 3, n - fit))
+
+
+@patch
+def fit(self: LSTM, y, X=None) -> LSTM:
+    "Fit as every forecaster does; a series too short for the smallest network is refused in plain words."
+    n, H = len(check_y(y)), self.params["horizon"]
+    if n < self.min_train:
+        fit, cal = self._smallest()
+        L = self.params["lookback"] or min_lookback(H)
+        raise SeriesTooShortError(
+            f"the LSTM cannot be trained on {n} rows with horizon {H}: it needs at least {self.min_train}"
+            f" ({fit} to train on, from a look-back of {L}, {H} steps ahead and {self.min_windows} training windows"
+            f"{' plus the validation tail' if self.params['validation_fraction'] else ''},"
+            f" and {cal} to calibrate its intervals)",
+            hint="use a longer series or a shorter horizon, or leave the LSTM out for this series",
+            rows=n,
+        )
+    return Forecaster.fit(self, y, X)
+
+
+@patch
+def _calibrate(self: LSTM, y, X):
+    "The base class's split-conformal recipe (fit on the head, errors from the tail), the tail sized by the rows."
+    start = len(y) - self._calibration_size(len(y))
+
+    def head(frame):
+        return None if frame is None else frame.iloc[:start]
+
+    self._fit(head(y), head(X))
+    self.y_, self.X_ = head(y), head(X)
+    self.conformal_ = np.abs(self._calibration_errors(y, X, start))
+    self.y_, self.X_ = y, X
+
 # %% ../../nbs/05c_lstm.ipynb #119c0e9a
 @patch
 def _net(self: LSTM, x: np.ndarray) -> np.ndarray:
@@ -260,7 +348,7 @@ def _net(self: LSTM, x: np.ndarray) -> np.ndarray:
 @patch
 def _predict(self: LSTM, h, X, levels):
     "Forecast from the window ending at the last row seen."
-    L = self.params["lookback"]
+    L = self.lookback_
     v = self.y_.to_numpy(dtype="float64")[-(L + 1) :]
     Xw = None if self.X_ is None else self.X_.iloc[-(L + 1) :]
     x = last_window(change_inputs(v, self.scaler_, self._scaled_X(Xw)), L)
@@ -277,7 +365,7 @@ def _calibration_errors(self: LSTM, y, X, start: int) -> np.ndarray:
     "The base class's calibration errors (origins x steps), from one batched forward pass instead of a roll."
     from numpy.lib.stride_tricks import sliding_window_view
 
-    H, L, size = self.conformal_horizon, self.params["lookback"], len(y) - start
+    H, L, size = self.conformal_horizon, self.lookback_, len(y) - start
     v = y.to_numpy(dtype="float64")
     windows = sliding_window_view(change_inputs(v, self.scaler_, self._scaled_X(X)), L, axis=0).transpose(0, 2, 1)
     origins = np.arange(start - 1, len(y) - 1)  # forecast y[o+1 ..] from the window ending at row o
@@ -304,6 +392,7 @@ def _load_state(self: LSTM, path: Path):
     _, keras = _keras()
     with open(path / "state.pkl", "rb") as f:
         self.__dict__.update(pickle.load(f))
+    self.__dict__.setdefault("lookback_", self.params["lookback"])  # saved before the look-back was sized at fit
     scalers = json.loads((path / "scalers.json").read_text())
     self.scaler_ = Scaler.from_dict(scalers["changes"])
     self.x_scaler_ = Scaler.from_dict(scalers["X"]) if scalers["X"] else None

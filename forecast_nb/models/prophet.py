@@ -16,7 +16,7 @@ from ..errors import ConfigError, FeatureError, check_whole
 from ..freq import future_index, holiday_dates
 
 # %% auto #0
-__all__ = ['Prophet', 'warm_start_params']
+__all__ = ['Prophet', 'seasonalities', 'warm_start_params']
 
 # %% ../../nbs/05b_prophet.ipynb #717a0a66
 _CHATTY = ("cmdstanpy", "prophet")
@@ -124,6 +124,17 @@ class Prophet(Forecaster):
                 "use 'refit' (warm-started refit) or 'anchor' (no refit, level re-anchored)",
             )
 
+# %% ../../nbs/05b_prophet.ipynb #5802971d
+def seasonalities(index: pd.DatetimeIndex) -> dict:
+    "Prophet's yearly, weekly and daily seasonality for data on `index`: False or a Fourier order."
+    span = index[-1] - index[0]
+    step = span / max(len(index) - 1, 1)  # the mean spacing: trading days, with their holidays, average ~1.45 days
+    per_year = pd.Timedelta(days=365.25) / step
+    yearly = min(10, round(per_year) // 2) if span >= pd.Timedelta(days=730) and per_year >= 2 else False
+    weekly = 3 if step < pd.Timedelta(days=7) and span >= pd.Timedelta(days=14) else False
+    daily = 4 if step < pd.Timedelta(days=1) and span >= pd.Timedelta(days=2) else False
+    return {"yearly": yearly, "weekly": weekly, "daily": daily}
+
 # %% ../../nbs/05b_prophet.ipynb #48d10b40
 def _prophet_frame(index: pd.DatetimeIndex, y=None, X: pd.DataFrame | None = None) -> pd.DataFrame:
     "Prophet's input: `ds` (tz-naive timestamps), `y` if given, one column per regressor."
@@ -146,9 +157,9 @@ def _new_model(self: Prophet, columns):
         seasonality_mode=p["seasonality_mode"],
         changepoint_range=p["changepoint_range"],
         n_changepoints=int(p["n_changepoints"]),
-        yearly_seasonality=p["yearly_seasonality"],
-        weekly_seasonality=p["weekly_seasonality"],
-        daily_seasonality=p["daily_seasonality"],
+        yearly_seasonality=self.seasonalities_["yearly"],
+        weekly_seasonality=self.seasonalities_["weekly"],
+        daily_seasonality=self.seasonalities_["daily"],
         uncertainty_samples=int(p["uncertainty_samples"]),
         mcmc_samples=0,
     )
@@ -166,7 +177,13 @@ def _new_model(self: Prophet, columns):
 
 @patch
 def _fit(self: Prophet, y: pd.Series, X: pd.DataFrame | None, init: dict | None = None):
-    "Fit a new Prophet on `y` (and regressors `X`), warm-started from `init` if given."
+    "Fit a new Prophet on `y` (and regressors `X`), warm-started from `init` if given (same seasonalities then)."
+    given = {k: self.params[f"{k}_seasonality"] for k in ("yearly", "weekly", "daily")}
+    if init is None:  # a warm start keeps the seasonalities of the fit it starts from
+        auto = seasonalities(y.index)
+        self.seasonalities_ = {k: auto[k] if v == "auto" else v for k, v in given.items()}
+    elif not hasattr(self, "seasonalities_"):  # saved before they were resolved here: Prophet's own 'auto'
+        self.seasonalities_ = given
     model = self._new_model([] if X is None else list(X.columns))
     with _quiet():
         model.fit(_prophet_frame(y.index, y, X), **({"init": init} if init else {}))
