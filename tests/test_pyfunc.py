@@ -13,6 +13,8 @@ MODELS = [
     ("seasonal_naive", {"season_length": 12}),
     ("drift", {}),
     ("arima", {"order": (1, 1, 1)}),
+    ("ets", {}),
+    ("theta", {}),
     ("prophet", {}),
     ("lstm", {"lookback": 24, "horizon": 6, "units": 8, "epochs": 2, "conformal_size": 40}),
 ]
