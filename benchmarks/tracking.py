@@ -20,7 +20,8 @@ from pathlib import Path
 from forecast_nb.config import TrainConfig
 from forecast_nb.data import load
 from forecast_nb.split import chrono_split
-from forecast_nb.pipeline import feature_step, select_step, test_step
+from forecast_nb.pipeline import feature_step
+from forecast_nb.selection import select_step, test_step
 from forecast_nb.bundle import Bundle, upload, write_bundle
 from forecast_nb.registry import Gate
 from common import timed, report

@@ -31,7 +31,7 @@ from forecast_nb.tracking import (
     probe,
 )
 from .pyfunc import log_forecaster
-from .registry import promote, register
+from .registry import Gate, blocked, promote, register
 
 # %% auto #0
 __all__ = ['Bundle', 'write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending']
@@ -148,6 +148,17 @@ def _write_selection(art: Path, sel) -> tuple[dict, dict]:
     return metrics, windows
 
 
+def _confirm(cfg: TrainConfig, final: Trained | None, art: Path) -> dict:
+    "The final model's test confirmation (see `Gate.confirm`); passed None when the gate is off or there is no test."
+    gate = Gate.from_config(cfg.gate)
+    if gate is None or final is None:
+        return {"passed": None, "blocked": "", "sentence": ""}
+    r = gate.confirm(final.scores, final.naive_scores)
+    r.table.to_csv(art / "test" / "confirmation.csv")
+    code, sentence = ("", "") if r.passed else blocked(final.name, r, final.scores, final.naive_scores)
+    return {"passed": r.passed, "blocked": code, "sentence": sentence}
+
+
 def _tags(cfg: TrainConfig, df: pd.DataFrame, model: str, verdict) -> dict:
     "The run's tags: the data and the code, the leakage check, the chosen model, the gate's verdict (and why not)."
     if cfg.gate is None or cfg.gate == "none":
@@ -166,7 +177,7 @@ def write_bundle(
     df: pd.DataFrame,  # the loaded series
     split: Split,  # its chronological split
     feats,  # the feature step's output (`pipeline.Features`)
-    sel,  # the selection (`pipeline.Selection`): best on validation, candidates, tuning, the gate's verdict
+    sel,  # the selection (`selection.Selection`): best on validation, candidates, tuning, the gate's verdict
     final: Trained | None,  # the final model's test backtest (None: the split has no test part)
 ) -> Bundle:
     "Everything the run computed, on disk (passwords masked): what MLflow gets, and what deploying needs."
@@ -178,6 +189,7 @@ def write_bundle(
     if final is not None:
         metrics |= _write_backtest(art / "test", "test", final)
         final.model.save(folder / "forecaster")
+    confirmation = _confirm(cfg, final, art)
     target = df.attrs["target"]
     df[[target]].to_parquet(folder / "series.parquet")
     last = sel.best or final
@@ -190,6 +202,7 @@ def write_bundle(
         "metrics": metrics,
         "windows": windows,
         "gate_passed": None if sel.verdict is None else sel.verdict.passed,
+        "confirmation": confirmation,
         "chosen": chosen,
         "candidates": json.loads(sel.candidates.to_json(orient="records", double_precision=15)),
         "trials": _write_tuning(art / "tuning", sel.tuning),
@@ -218,6 +231,7 @@ class Logged:
     version: str | None = None
     promoted: bool = False
     decision: str = ""  # what happened to the model, in words
+    blocked: str = ""  # why the test confirmation kept it from production (e.g. test_worse_than_naive)
 
 
 def _nested_runs(client, exp: str, parent: str, man: dict, now: int):
@@ -230,7 +244,13 @@ def _nested_runs(client, exp: str, parent: str, man: dict, now: int):
             f"candidate-{c['model']}-r{c['round']}",
             {f"val_{k}": c[k] for k in ("mae", "rmse", "mape", "mase", "mae_vs_naive")},
             {"model": c["model"], "model_params": json.loads(c["params"]) or {}},
-            {"workflow.stage": "candidate", "round": c["round"]},
+            {
+                "workflow.stage": "candidate",
+                "round": c["round"],
+                "status": c.get("status"),
+                "reason": c.get("reason") or None,
+            },
+            failed=c.get("status") == "failed",
             timestamp=now,
         )
     for t in man["trials"]:
@@ -290,7 +310,8 @@ def upload(
                 RunTag("deploy.decision", logged.decision[:5000]),
                 RunTag("deploy.version", str(logged.version)),
                 RunTag("deploy.promoted", str(logged.promoted).lower()),
-            ],
+            ]
+            + ([RunTag("deploy.blocked", logged.blocked)] if logged.blocked else []),
         )
     return logged
 
@@ -315,11 +336,12 @@ def _supersede(client, folder: Path):
 def _description(man: dict, cfg: TrainConfig) -> str:
     "The registered version's description: the model, the data and its span, the horizon, test MAE beside naive's."
     chosen, tags, m, nan = man["chosen"], man["tags"], man["metrics"], float("nan")
+    sentence = (man.get("confirmation") or {}).get("sentence")
     return (
         f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {redact(cfg.data)} "
         f"({tags['data.start'][:10]} to {tags['data.end'][:10]}), {cfg.horizon} steps ahead; "
         f"test MAE {m.get('test_mae', nan):.4g} vs naive {m.get('naive_test_mae', nan):.4g}"
-    )
+    ) + (f". {sentence[0].upper()}{sentence[1:]}." if sentence else "")
 
 
 def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
@@ -340,9 +362,18 @@ def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
         return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
     if not cfg.register:
         return Logged(rid, decision="not registered (register=False)")
+    conf = man.get("confirmation") or {}
+    if conf.get("passed") is False and not cfg.register_blocked:
+        return Logged(
+            rid, decision=f"{conf['sentence']}; not registered (register_blocked=False)", blocked=conf["blocked"]
+        )
     name, data = man["model_name"], {k: v for k, v in man["tags"].items() if k.startswith("data.")}
     tags = data | {"run_id": rid, "model": man["chosen"]["model"]}
+    tags |= {"deploy.blocked": conf["blocked"]} if conf.get("passed") is False else {}
     mv = register(info.model_uri, name, _description(man, cfg), tags=tags, client=client, run_id=rid)
+    if conf.get("passed") is False:
+        said = f"{conf['sentence']} (registered as {name} v{mv.version}, tagged deploy.blocked={conf['blocked']})"
+        return Logged(rid, str(mv.version), decision=said, blocked=conf["blocked"])
     if not cfg.promote:
         return Logged(
             rid, str(mv.version), decision=f"registered as {name} v{mv.version}; not promoted (promote=False)"

@@ -38,6 +38,8 @@ def _reader(schema: dict):
             return same[0] if same else None
         if "object" in kinds:
             return _json_dict(text)
+        if "array" in kinds:
+            return [s.strip() for s in text.split(",") if s.strip()]
         for kind, cast in (("integer", int), ("number", float)):
             if kind in kinds:
                 try:
@@ -89,6 +91,8 @@ def config_options(
             kw.update(choices=choices, metavar="{" + ",".join(str(c).lower() for c in choices) + "}")
         elif any(b.get("type") == "object" for b in branches):
             kw["metavar"] = "JSON"
+        elif any(b.get("type") == "array" for b in branches):
+            kw["metavar"] = "A,B,..."
         p.add_argument(flag, type=_reader(props[name]), required=name in required, **kw)
 
 # %% ../nbs/15_cli.ipynb #360c5e1f

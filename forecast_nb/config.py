@@ -107,6 +107,11 @@ class TrainConfig(BaseModel):
         default_factory=dict,
         description='the model\'s parameters, e.g. {"order": [1, 1, 1]}; with auto, keyed by model name',
     )
+    candidates: list[Literal[MODEL_NAMES]] | None = Field(
+        None,
+        description="auto's candidates (default: arima, ets, theta, prophet, lstm and the ensemble of the best)",
+        examples=[["arima", "ets", "theta", "ensemble"]],
+    )
     gate: dict[str, Any] | Literal["none"] | None = Field(
         default_factory=lambda: {"mae_vs_naive": 1.0},
         description='"performance OK?" thresholds (see registry.Gate), e.g. {"max": {"mape": 5}}; \'none\': no gate',
@@ -126,6 +131,9 @@ class TrainConfig(BaseModel):
     run_name: str | None = Field(None, description="MLflow run name (default: derived from the data source)")
     model_name: str | None = Field(None, description="registered model name (default: from the source and target)")
     register: StrictBool = Field(True, description="register a model that passes the gate")
+    register_blocked: StrictBool = Field(
+        True, description="register a model that loses to naive on the test part (tagged deploy.blocked, not promoted)"
+    )
     promote: StrictBool = Field(True, description="make it `production` when it also beats the current champion")
 
     def __init__(self, **values):
@@ -234,9 +242,14 @@ def _words(s: dict, spell: bool = False) -> str:
         return f"a fraction in ({s.get('exclusiveMinimum', 0)}, {s['exclusiveMaximum']})"
     if s.get("type") == "integer":
         return "a whole number" + (f" >= {s['minimum']}" if "minimum" in s else "")
-    return {"number": "a number", "string": "text", "object": "a mapping", "boolean": "True or False"}.get(
-        s.get("type"), "None"
-    )
+    kinds = {
+        "number": "a number",
+        "string": "text",
+        "object": "a mapping",
+        "boolean": "True or False",
+        "array": "a list",
+    }
+    return kinds.get(s.get("type"), "None")
 
 
 def _config_error(e: ValidationError, values: dict) -> ConfigError:

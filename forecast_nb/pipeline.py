@@ -4,26 +4,24 @@
 
 # %% ../nbs/11_pipeline.ipynb #601a1bb4
 from __future__ import annotations
-import json
 import shutil
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
-from .config import AUTO_CANDIDATES, TrainConfig, make_dir, runs_dir
+from .config import TrainConfig, make_dir, runs_dir
 from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError, first_line
 from .data import load
 from .split import Split, check_horizon, chrono_split
 from .features import FeatureSpec, build_features, design_matrix, check_no_leakage
-from .models import get_model
-from .backtest import Trained, walk_forward
+from .backtest import Trained
 from .registry import Gate
+from .selection import Selection, candidate_names, select_step, test_step
 from .bundle import Bundle, Logged, pending_dir, upload, write_bundle
 
 # %% auto #0
-__all__ = ['Features', 'feature_step', 'model_step', 'test_step', 'Selection', 'tune_step', 'select_step', 'TrainingResult',
-           'run_training']
+__all__ = ['Features', 'feature_step', 'TrainingResult', 'run_training']
 
 # %% ../nbs/11_pipeline.ipynb #f8c67bf2
 @dataclass
@@ -52,106 +50,6 @@ def feature_step(cfg: TrainConfig, df: pd.DataFrame, split: Split) -> Features:
     X, y = design_matrix(frame, df[target], horizon=cfg.horizon)
     check_no_leakage(df, spec, origin=len(split.train) - 1, horizon=cfg.horizon)
     return Features(spec, frame, X, y, warmup=len(df) - len(X))
-
-# %% ../nbs/11_pipeline.ipynb #c1850ab9
-def _score_part(cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: int, end: int) -> Trained:
-    "Fit on the rows before `start`; forecast from origins `step` apart up to `end`, refit every `refit_every`."
-    bt = walk_forward(
-        get_model(name, **params),
-        y.iloc[:end],
-        horizon=cfg.horizon,
-        initial=start,
-        step=cfg.step or cfg.horizon,
-        refit_every=cfg.refit_every or end - start,
-        progress=False,
-        keep_models=True,
-    )
-    return Trained(name, params, bt.models[-1], bt)
-
-
-def model_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, params: dict) -> Trained | None:
-    "Fit model `name` on the training part and backtest it over the validation part (None without one)."
-    if not len(split.val):
-        return None
-    start = len(split.train) + split.gap  # the embargo rows are history by validation time
-    return _score_part(cfg, name, params, df[df.attrs["target"]], start, start + len(split.val))
-
-
-def test_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, params: dict) -> Trained | None:
-    "The final model: fit on training and validation, scored once over the test part, then moved on to the last row."
-    if not len(split.test):
-        return None
-    y = df[df.attrs["target"]]
-    t = _score_part(cfg, name, params, y, len(df) - len(split.test), len(df))
-    rest = y[y.index > t.model.y_.index[-1]]
-    if len(rest):
-        t.model.update(rest)  # the deployed model forecasts from the newest observation
-    return t
-
-# %% ../nbs/11_pipeline.ipynb #09937744
-@dataclass
-class Selection:
-    "The model chosen on validation, every candidate scored on the way, and the tuning that was needed."
-
-    best: Trained | None
-    candidates: pd.DataFrame  # round, model, params, validation metrics
-    tuning: list  # (round, model, TuningResult)
-    verdict: object | None  # the gate's GateResult for `best` (None: gate off or no validation part)
-    rounds: int
-
-
-def _candidates(cfg: TrainConfig) -> list[str]:
-    return list(AUTO_CANDIDATES) if cfg.model == "auto" else [cfg.model]
-
-
-def _table(rows: list) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"round": r, "model": t.name, "params": json.dumps(t.params, default=str)}
-            | {k: t.scores.get(k) for k in ("mae", "rmse", "mape", "mase")}
-            | {"mae_vs_naive": t.scores["mae"] / t.naive_scores["mae"]}
-            for r, t in rows
-        ]
-    )
-
-
-def tune_step(cfg: TrainConfig, df: pd.DataFrame, name: str, params: dict, round_: int, storage: str | None = None):
-    "Tune `name` on training + validation with `cfg.tuning` (a fresh study per run and round); its TuningResult."
-    from forecast_nb.tuning import tune
-
-    cv = {"horizon": cfg.horizon, "step": cfg.step or cfg.horizon, "refit_every": cfg.refit_every or 20}
-    return tune(
-        name,
-        df,
-        method=cfg.tuning,
-        n_trials=cfg.n_trials,
-        cv=cv,
-        val=cfg.val_size,
-        test=cfg.test_size,
-        params=params,
-        storage=storage,
-        study_name=f"train-{uuid.uuid4().hex[:8]}-{name}-r{round_}",
-        seed=round_,
-    )
-
-
-def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage: str | None = None) -> Selection:
-    "Train the candidates, keep the best on validation, and tune while the gate fails (bounded rounds)."
-    params = {m: cfg.params_for(m) for m in _candidates(cfg)}
-    rows, tuning, best, verdict = [], [], None, None
-    for r in range(cfg.max_tuning_rounds + 1):
-        scored = [model_step(cfg, df, split, m, params[m]) for m in params]
-        if scored[0] is None:
-            return Selection(None, _table([]), tuning, None, r)
-        rows += [(r, t) for t in scored]
-        best = min([t for _, t in rows], key=lambda t: t.scores["mae"])
-        verdict = gate.check(best.scores, best.naive_scores) if gate is not None else None
-        if verdict is None or verdict.passed or cfg.tuning == "none" or r == cfg.max_tuning_rounds:
-            break
-        res = tune_step(cfg, df, best.name, best.params, r + 1, storage)
-        tuning.append((r + 1, best.name, res))
-        params = {best.name: best.params | res.best_params}  # back to model selection with the tuned parameters
-    return Selection(best, _table(rows), tuning, verdict, len(tuning))
 
 # %% ../nbs/11_pipeline.ipynb #6f99fb59
 def _keep(
@@ -237,6 +135,7 @@ class TrainingResult:
             "model_version": self.logged.version,
             "promoted": self.logged.promoted,
             "decision": self.logged.decision,
+            "blocked": self.logged.blocked or None,
             "seconds": round(self.seconds, 2),
         }
 
@@ -263,7 +162,7 @@ def run_training(
         cfg, df, split, Gate.from_config(cfg.gate), storage=f"sqlite:///{runs_dir('optuna.db').resolve()}"
     )
     best = sel.best
-    name = best.name if best else _candidates(cfg)[0]  # no validation part: the first candidate as configured
+    name = best.name if best else candidate_names(cfg)[0]  # no validation part: the first candidate as configured
     final = test_step(cfg, df, split, name, best.params if best else cfg.params_for(name))
     bundle = _keep(cfg, df, split, feats, sel, final, notebook)  # on disk first: nothing computed is lost
     folder = bundle.folder

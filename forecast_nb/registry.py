@@ -10,7 +10,8 @@ import pandas as pd
 from .errors import ConfigError, RegistryError
 
 # %% auto #0
-__all__ = ['GateResult', 'Gate', 'alias_version', 'register', 'promote', 'rollback', 'load_version', 'version_metadata']
+__all__ = ['GateResult', 'Gate', 'blocked', 'alias_version', 'register', 'promote', 'rollback', 'load_version',
+           'version_metadata']
 
 # %% ../nbs/10_registry.ipynb #42990e8f
 @dataclass
@@ -31,11 +32,13 @@ class GateResult:
 
 @dataclass
 class Gate:
-    "'Performance OK?': thresholds on validation metrics; by default MAE below the naive baseline's."
+    "'Performance OK?' on validation (by default MAE below naive's), then the test confirmation before promotion."
 
     mae_vs_naive: float | None = 1.0  # the model's MAE over naive's must be below this (None: no such criterion)
     max: dict = field(default_factory=dict)  # metric -> upper bound, e.g. {"mape": 5}
     min: dict = field(default_factory=dict)  # metric -> lower bound, e.g. {"r2": 0.5}
+    test_vs_naive: float | None = 1.0  # promoted only if its test MAE over naive's is below this
+    coverage_gap: float | None = 15.0  # ... and no test interval covers more than this many points below its level
 
     @classmethod
     def from_config(cls, value) -> Gate | None:
@@ -54,27 +57,60 @@ class Gate:
             return cls(**value)
         except TypeError as e:
             raise ConfigError(
-                f"gate={value!r}: {e}", hint="its keys are mae_vs_naive, max and min", parameter="gate"
+                f"gate={value!r}: {e}",
+                hint="its keys are mae_vs_naive, max, min, test_vs_naive and coverage_gap",
+                parameter="gate",
             ) from e
 
     def check(self, scores: dict, naive: dict) -> GateResult:
         "Judge validation `scores` (metric -> value) beside the naive baseline's."
         rows = {}
         if self.mae_vs_naive is not None:
-            rows["mae_vs_naive"] = (
-                scores.get("mae", np.nan) / naive.get("mae", np.nan) if naive.get("mae") else np.nan,
-                "<",
-                self.mae_vs_naive,
-            )
+            rows["mae_vs_naive"] = (_ratio(scores, naive), "<", self.mae_vs_naive)
         rows |= {m: (scores.get(m, np.nan), "<=", v) for m, v in self.max.items()}
         rows |= {m: (scores.get(m, np.nan), ">=", v) for m, v in self.min.items()}
-        t = pd.DataFrame(rows, index=["value", "rule", "threshold"]).T.rename_axis("criterion")
-        ok = [
-            bool(v < th) if r == "<" else bool(v <= th) if r == "<=" else bool(v >= th)
-            for v, r, th in zip(t["value"], t["rule"], t["threshold"])
-        ]
-        t["passed"] = ok
-        return GateResult(bool(all(ok)), t.astype({"value": float, "threshold": float}))
+        return _verdict(rows)
+
+    def confirm(self, scores: dict, naive: dict) -> GateResult:
+        "The test confirmation on test `scores`: MAE over naive's below `test_vs_naive`, coverage near each level."
+        rows = {}
+        if self.test_vs_naive is not None:
+            rows["test_mae_vs_naive"] = (_ratio(scores, naive), "<", self.test_vs_naive)
+        if self.coverage_gap is not None:
+            cover = {k: v for k, v in scores.items() if k.startswith("coverage_") and v == v}
+            rows |= {f"{k}_shortfall": (float(k[9:]) - v, "<=", self.coverage_gap) for k, v in cover.items()}
+        return _verdict(rows)
+
+
+def _ratio(scores: dict, naive: dict) -> float:
+    return scores.get("mae", np.nan) / naive["mae"] if naive.get("mae") else np.nan
+
+
+def _verdict(rows: dict) -> GateResult:
+    "A GateResult from criterion -> (value, rule, threshold); NaN never passes."
+    t = pd.DataFrame(rows, index=["value", "rule", "threshold"], dtype=object).T.rename_axis("criterion")
+    t = t.reindex(columns=["value", "rule", "threshold"])
+    ok = [
+        bool(v < th) if r == "<" else bool(v <= th) if r == "<=" else bool(v >= th)
+        for v, r, th in zip(t["value"], t["rule"], t["threshold"])
+    ]
+    t["passed"] = pd.Series(ok, index=t.index, dtype=bool)
+    return GateResult(bool(all(ok)), t.astype({"value": float, "threshold": float}))
+
+
+def blocked(name: str, result: GateResult, scores: dict, naive: dict) -> tuple[str, str]:
+    "Why a model that failed the test confirmation is not promoted: a tag value and one plain sentence."
+    bad = result.table.index[~result.table["passed"]]
+    codes, said = [], []
+    if "test_mae_vs_naive" in bad:
+        codes.append("test_worse_than_naive")
+        said.append(f"{name} is worse than naive on the test part (MAE {scores['mae']:.4g} vs {naive['mae']:.4g})")
+    levels = [
+        c.removeprefix("coverage_").removesuffix("_shortfall") for c in bad.drop("test_mae_vs_naive", errors="ignore")
+    ]
+    codes += ["interval_coverage"] if levels else []
+    said += [f"{name}'s {lv}% intervals cover {scores[f'coverage_{lv}']:.0f}% of the test part" for lv in levels]
+    return ",".join(codes), "; ".join(said) + ": not promoted"
 
 # %% ../nbs/10_registry.ipynb #d1d271a1
 def _logged_model(c, uri: str):
