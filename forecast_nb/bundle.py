@@ -31,7 +31,8 @@ from forecast_nb.tracking import (
     probe,
 )
 from .pyfunc import log_forecaster
-from .registry import Gate, blocked, promote, register
+from .registry import promote, register
+from .selection import confirm_step
 
 # %% auto #0
 __all__ = ['Bundle', 'write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending']
@@ -148,17 +149,6 @@ def _write_selection(art: Path, sel) -> tuple[dict, dict]:
     return metrics, windows
 
 
-def _confirm(cfg: TrainConfig, final: Trained | None, art: Path) -> dict:
-    "The final model's test confirmation (see `Gate.confirm`); passed None when the gate is off or there is no test."
-    gate = Gate.from_config(cfg.gate)
-    if gate is None or final is None:
-        return {"passed": None, "blocked": "", "sentence": ""}
-    r = gate.confirm(final.scores, final.naive_scores)
-    r.table.to_csv(art / "test" / "confirmation.csv")
-    code, sentence = ("", "") if r.passed else blocked(final.name, r, final.scores, final.naive_scores)
-    return {"passed": r.passed, "blocked": code, "sentence": sentence}
-
-
 def _tags(cfg: TrainConfig, df: pd.DataFrame, model: str, verdict) -> dict:
     "The run's tags: the data and the code, the leakage check, the chosen model, the gate's verdict (and why not)."
     if cfg.gate is None or cfg.gate == "none":
@@ -183,13 +173,14 @@ def write_bundle(
     "Everything the run computed, on disk (passwords masked): what MLflow gets, and what deploying needs."
     folder = Path(folder)
     art = folder / "artifacts"
-    series, metrics = _write_inputs(art, df, split, feats)
-    more, windows = _write_selection(art, sel)
+    (series, metrics), (more, windows) = _write_inputs(art, df, split, feats), _write_selection(art, sel)
     metrics |= more
     if final is not None:
         metrics |= _write_backtest(art / "test", "test", final)
         final.model.save(folder / "forecaster")
-    confirmation = _confirm(cfg, final, art)
+    confirmed, blocked = confirm_step(cfg, final)
+    if confirmed is not None:
+        confirmed.table.to_csv(art / "test" / "confirmation.csv")
     target = df.attrs["target"]
     df[[target]].to_parquet(folder / "series.parquet")
     last = sel.best or final
@@ -202,7 +193,8 @@ def write_bundle(
         "metrics": metrics,
         "windows": windows,
         "gate_passed": None if sel.verdict is None else sel.verdict.passed,
-        "confirmation": confirmation,
+        "test_confirmed": None if confirmed is None else confirmed.passed,
+        "blocked": blocked,  # {"code", "sentence"} when the test confirmation keeps the model from production
         "chosen": chosen,
         "candidates": json.loads(sel.candidates.to_json(orient="records", double_precision=15)),
         "trials": _write_tuning(art / "tuning", sel.tuning),
@@ -336,7 +328,7 @@ def _supersede(client, folder: Path):
 def _description(man: dict, cfg: TrainConfig) -> str:
     "The registered version's description: the model, the data and its span, the horizon, test MAE beside naive's."
     chosen, tags, m, nan = man["chosen"], man["tags"], man["metrics"], float("nan")
-    sentence = (man.get("confirmation") or {}).get("sentence")
+    sentence = (man.get("blocked") or {}).get("sentence")
     return (
         f"{chosen['model']} {json.dumps(chosen['params'], default=str)} on {redact(cfg.data)} "
         f"({tags['data.start'][:10]} to {tags['data.end'][:10]}), {cfg.horizon} steps ahead; "
@@ -362,18 +354,15 @@ def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
         return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
     if not cfg.register:
         return Logged(rid, decision="not registered (register=False)")
-    conf = man.get("confirmation") or {}
-    if conf.get("passed") is False and not cfg.register_blocked:
-        return Logged(
-            rid, decision=f"{conf['sentence']}; not registered (register_blocked=False)", blocked=conf["blocked"]
-        )
+    no = man.get("blocked")
+    if no and not cfg.register_blocked:
+        return Logged(rid, decision=f"{no['sentence']}; not registered (register_blocked=False)", blocked=no["code"])
     name, data = man["model_name"], {k: v for k, v in man["tags"].items() if k.startswith("data.")}
-    tags = data | {"run_id": rid, "model": man["chosen"]["model"]}
-    tags |= {"deploy.blocked": conf["blocked"]} if conf.get("passed") is False else {}
+    tags = data | {"run_id": rid, "model": man["chosen"]["model"]} | ({"deploy.blocked": no["code"]} if no else {})
     mv = register(info.model_uri, name, _description(man, cfg), tags=tags, client=client, run_id=rid)
-    if conf.get("passed") is False:
-        said = f"{conf['sentence']} (registered as {name} v{mv.version}, tagged deploy.blocked={conf['blocked']})"
-        return Logged(rid, str(mv.version), decision=said, blocked=conf["blocked"])
+    if no:
+        said = f"{no['sentence']} (registered as {name} v{mv.version}, tagged deploy.blocked={no['code']})"
+        return Logged(rid, str(mv.version), decision=said, blocked=no["code"])
     if not cfg.promote:
         return Logged(
             rid, str(mv.version), decision=f"registered as {name} v{mv.version}; not promoted (promote=False)"

@@ -16,10 +16,11 @@ from .freq import season_length
 from .split import Split
 from .models import model_for
 from .backtest import BacktestResult, Trained, walk_forward
+from .registry import Gate, GateResult, blocked
 
 # %% auto #0
 __all__ = ['MIN_ORIGINS', 'log', 'validation_origins', 'score_part', 'model_step', 'test_step', 'Candidate', 'score_candidate',
-           'best_combination', 'Selection', 'candidate_names', 'tune_step', 'select_step']
+           'best_combination', 'Selection', 'candidate_names', 'tune_step', 'select_step', 'confirm_step']
 
 # %% ../nbs/10b_selection.ipynb #19e78f03
 MIN_ORIGINS = 3  # validation origins wanted before choosing (fewer when the series has no room)
@@ -224,3 +225,15 @@ def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage:
         tuning.append((r + 1, single.name, res))
         params = {single.name: single.params | res.best_params}  # back to model selection with the tuned parameters
     return Selection(best.trained, _table(cands), tuning, verdict, len(tuning))
+
+# %% ../nbs/10b_selection.ipynb #278216b9
+def confirm_step(cfg: TrainConfig, final: Trained | None) -> tuple[GateResult | None, dict | None]:
+    "The final model's test confirmation, and {code, sentence} when it keeps the model from production."
+    gate = Gate.from_config(cfg.gate)
+    if gate is None or final is None:
+        return None, None
+    r = gate.confirm(final.scores, final.naive_scores)
+    if r.passed:
+        return r, None
+    code, sentence = blocked(final.name, r, final.scores, final.naive_scores)
+    return r, {"code": code, "sentence": sentence}
