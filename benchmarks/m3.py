@@ -275,6 +275,13 @@ def meta(args, series: list) -> dict:
     }
 
 
+def known_models() -> list[str]:
+    "The names `--models` accepts: the registered forecasters and auto."
+    from forecast_nb.models import MODELS as REGISTERED
+
+    return [*REGISTERED, "auto"]
+
+
 def parse(argv=None):
     from forecast_nb.config import runs_dir
 
@@ -287,6 +294,11 @@ def parse(argv=None):
     p.add_argument("--out", default=None, help="folder for results.csv, forecasts.csv.gz, summary.json")
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.sample is not None and args.sample < 1:
+        p.error(f"--sample {args.sample}: give a number of series, at least 1")
+    unknown = sorted(set(args.models) - set(known_models()))
+    if unknown:
+        p.error(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(known_models())}")
     args.out = os.path.abspath(args.out or runs_dir("m3", time.strftime("%Y%m%d-%H%M%S")))
     return args
 
