@@ -105,6 +105,7 @@ def select_form(
     counter: Counter | None = None,  # collects statsmodels' warnings
 ) -> tuple[dict, object, pd.DataFrame]:
     "Fit every form, keep the best by `ic`: (form, its fitted ETSResults, the table of forms tried)."
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # noqa: F401 (loads scipy's BLAS before the limit)
     from threadpoolctl import threadpool_limits
 
     counter = Counter() if counter is None else counter
