@@ -9,7 +9,7 @@ cfg = cfg["DEFAULT"]
 
 def reqs(key): return cfg.get(key, "").split()
 
-extras = {k: reqs(f"{k}_requirements") for k in ("models", "tuning", "serve", "online", "scale", "dev")}
+extras = {k: reqs(f"{k}_requirements") for k in ("models", "tuning", "serve", "online", "scale", "dev", "bench")}
 extras["all"] = sorted({r for k in ("models", "tuning", "serve", "online", "scale") for r in extras[k]})
 
 package_data = {}
