@@ -12,7 +12,7 @@ from .errors import redact
 from .config import LOADER_FIELDS, TrainConfig, default_tracking_uri, runs_dir
 
 # %% auto #0
-__all__ = ['DEMO', 'TUNE', 'COMMANDS']
+__all__ = ['DEMO', 'DEMO_SERIES', 'TUNE', 'COMMANDS']
 
 # %% ../nbs/15a_commands.ipynb #f86d0452
 DEMO = dict(
@@ -22,7 +22,11 @@ DEMO = dict(
     tuning="bayes",
     n_trials=6,
     max_tuning_rounds=1,
-)  # forecast-nb demo: the whole workflow on the daily sample
+)  # forecast-nb demo: the whole workflow, on the daily sample and (below) the monthly one
+DEMO_SERIES = (
+    dict(data="sample:CO2", horizon=12, val_size=36, test_size=24),  # a model earns production
+    dict(data="sample:AAPL"),  # the honest answer may be that nothing beats naive
+)
 TUNE = dict(
     model=None,
     data="sample:AAPL",
@@ -150,13 +154,21 @@ def _tune(args):
 
 # %% ../nbs/15a_commands.ipynb #f1783e50
 def _demo(args):
-    "forecast-nb demo: the training notebook on the daily sample, then where everything is."
+    "forecast-nb demo: the training notebook on a monthly and a daily sample, then where everything is."
+    configs = {c.data: c for c in (_config(args, DEMO | series) for series in DEMO_SERIES)}  # --data: that one
+    for i, cfg in enumerate(configs.values(), 1):
+        print(f"\n[{i}/{len(configs)}] ", end="")
+        _demo_one(cfg)
+
+
+def _demo_one(cfg: TrainConfig):
+    "One demo run: the training notebook through papermill, then what it chose, how it scored and where it went."
     from forecast_nb.runner import train
+    from forecast_nb.selection import candidate_names
     from forecast_nb.tracking import mlflow_client
 
-    cfg = _config(args, DEMO)  # the YAML file and the options given on the command line win
     print(
-        f"training on {redact(cfg.data)}: candidates arima, prophet, lstm; "
+        f"training on {redact(cfg.data)}, {cfg.horizon} steps ahead: candidates {', '.join(candidate_names(cfg))}; "
         f"Bayesian tuning ({cfg.n_trials} trials) if the gate says no ...",
         flush=True,
     )

@@ -45,11 +45,13 @@ def test_data_show_gaps_and_fill(tmp_path):
 
 
 def test_demo_runs_the_whole_workflow_and_says_where_everything_is(tmp_path):
+    "Issue 16: two runs, a monthly series where a model earns production and the daily one, each said plainly."
     r = run("demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout
     for phrase in (
-        "training on sample:AAPL: candidates arima, prophet, lstm",
+        "[1/2] training on sample:CO2, 12 steps ahead: candidates arima, ets, theta, prophet, lstm, ensemble",
+        "[2/2] training on sample:AAPL, 5 steps ahead: candidates arima, ets, theta, prophet, lstm, ensemble",
         "chosen model: ",
         "test scores (touched once) beside the naive baseline",
         "gate: ",
@@ -66,16 +68,26 @@ def test_demo_runs_the_whole_workflow_and_says_where_everything_is(tmp_path):
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     runs = mlflow.search_runs(experiment_names=["forecast-nb"], filter_string="tags.`workflow.stage` = 'training'")
-    assert (
-        len(runs) == 1 and runs["metrics.rows_test"].iloc[0] == 490 and runs["tags.leakage_check"].iloc[0] == "passed"
-    )
-    assert runs["tags.deploy.decision"].iloc[0] in out  # what happened to the model, said on the terminal too
+    runs = runs.set_index("params.data").loc[["sample:CO2", "sample:AAPL"]]
+    assert runs["metrics.rows_test"].tolist() == [24, 490] and set(runs["tags.leakage_check"]) == {"passed"}
+    for decision in runs["tags.deploy.decision"]:
+        assert decision in out  # what happened to each model, said on the terminal too
+    co2 = runs.loc["sample:CO2"]
+    assert co2["tags.deploy.promoted"] == "true" and co2["metrics.test_mae_vs_naive"] < 0.5, co2["tags.deploy.decision"]
+    aapl = runs.loc["sample:AAPL"]
+    if aapl["tags.deploy.promoted"] == "true":  # promoted only when it beats naive on the test part
+        assert aapl["metrics.test_mae_vs_naive"] < 1
+    else:
+        assert (
+            "not registered: the gate failed" in aapl["tags.deploy.decision"]
+            or "worse than naive" in (aapl["tags.deploy.decision"])
+        )
     children = mlflow.search_runs(
-        experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{runs['run_id'].iloc[0]}'"
+        experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{aapl['run_id']}'"
     )
-    assert {"candidate-arima-r0", "candidate-prophet-r0", "candidate-lstm-r0"} <= set(children["tags.mlflow.runName"])
-    if "registered: version 1, alias production" in out:
-        assert mlflow.MlflowClient().get_model_version_by_alias("sample-aapl-close", "production").version in ("1", 1)
+    names = {f"candidate-{m}-r0" for m in ("arima", "ets", "theta", "prophet", "lstm", "ensemble")}
+    assert names <= set(children["tags.mlflow.runName"]), set(children["tags.mlflow.runName"])
+    assert set(children["tags.status"].dropna()) <= {"scored", "skipped", "failed"}
 
 
 def test_run_with_yaml_features_and_horizon(tmp_path):
