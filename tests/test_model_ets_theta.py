@@ -102,9 +102,11 @@ def test_theta_forecasts_are_statsmodels_and_intervals_thetaf(co2):
 
 def test_ets_update_is_the_fitted_model_run_over_the_longer_series(co2, ets_co2):
     m = get_model("ets").fit(co2.iloc[-132:-12])
-    params = np.asarray(m.res_.params).copy()
+    params, bse = np.asarray(m.res_.params).copy(), m.res_.bse.to_numpy()
     m.update(co2.iloc[-12:-6]).update(co2.iloc[-6:])
     np.testing.assert_array_equal(m.res_.params, params)
+    np.testing.assert_array_equal(m.res_.bse, bse)  # the Hessian is not recomputed: the fit's covariance is kept
+    assert "hessian" not in vars(m.res_.model)
     full = ets_model(co2.iloc[-132:], m.form_).smooth(params)
     np.testing.assert_allclose(m.predict(8)["yhat"], full.forecast(8), atol=1e-9)
     assert m.predict(1).index[0] == co2.index[-1] + pd.offsets.MonthBegin()

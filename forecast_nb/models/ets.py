@@ -250,13 +250,22 @@ def __str__(self: ETS):
         + (" on log values" if self.log else "")
     )
 
-# %% ../../nbs/05f_ets.ipynb #9ced15e2
+# %% ../../nbs/05f_ets.ipynb #9b8ac05a
+def _no_hessian(params, **kwargs):
+    "The Hessian `update` does not need: the parameters are the fit's, and so is their covariance."
+    return np.full((len(params), len(params)), np.nan)
+
+
 @patch
 def _update(self: ETS, y_new, X_new):
     "Run the fitted model over the longer series with its parameters fixed (`smooth`): no optimisation."
     from threadpoolctl import threadpool_limits
 
-    y = np.r_[np.asarray(self.res_.model.endog).ravel(), y_new.to_numpy()]
+    model = ets_model(np.r_[np.asarray(self.res_.model.endog).ravel(), y_new.to_numpy()], self.form_)
+    model.hessian = _no_hessian
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        self.res_ = ets_model(y, self.form_).smooth(self.res_.params)
+        res = model.smooth(self.res_.params)
+    del model.hessian
+    res._results.cov_params_default, res._results.cov_kwds = self.res_.cov_params_default, self.res_.cov_kwds
+    self.res_ = res
