@@ -91,3 +91,18 @@ def test_bad_parameters(params, phrase):
         E.ConfigError, match=phrase.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
     ):
         get_model("arima", **params)
+
+
+def test_seasonal_search_rule(aapl):
+    "Monthly data searches seasonal orders; trading days (no weekly season in prices) do not, as before the rule."
+    from forecast_nb.models.arima import ARIMA
+
+    co2 = load("sample:CO2")["co2"].iloc[-120:]
+    assert ARIMA()._period(co2) == 12 and ARIMA()._period(co2.iloc[-30:]) == 1  # 'auto' wants three seasons
+    assert ARIMA(seasonal=True)._period(co2.iloc[-30:]) == 12 and ARIMA(seasonal=False)._period(co2) == 1
+    y = aapl["close"].iloc[-300:]
+    auto = get_model("arima").fit(y)
+    assert auto.period_ == 1 and auto.seasonal_order_ == (0, 0, 0, 0)
+    pd.testing.assert_frame_equal(auto.predict(5), get_model("arima", seasonal=False).fit(y).predict(5))
+    weekly = pd.Series(np.random.default_rng(0).normal(size=200), pd.date_range("2020-01-05", periods=200, freq="W"))
+    assert ARIMA()._period(weekly) == 1 and ARIMA(seasonal=True)._period(weekly) == 52

@@ -232,3 +232,37 @@ def test_anchor_update_keeps_parameters_and_follows_the_level(tmp_path):
     )
     m.save(tmp_path / "p")
     pd.testing.assert_frame_equal(load_model(tmp_path / "p").predict(5), fc)
+
+
+def _monthly(n, freq="MS"):
+    t = np.arange(n)
+    return pd.Series(
+        50 + 0.5 * t + 5 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(n).normal(0, 1, n),
+        pd.date_range("2000-01-01", periods=n, freq=freq),
+    )
+
+
+@pytest.mark.parametrize(
+    "freq, n, expected",
+    [
+        ("MS", 60, {"yearly": 6, "weekly": False, "daily": False}),  # monthly: yearly of order m/2, nothing finer
+        ("QS", 40, {"yearly": 2, "weekly": False, "daily": False}),
+        ("MS", 18, {"yearly": False, "weekly": False, "daily": False}),  # under two years: no season to fit
+    ],
+)
+def test_seasonalities_from_frequency_and_length(freq, n, expected):
+    m = get_model("prophet", uncertainty_samples=0).fit(_monthly(n, freq))
+    assert m.seasonalities_ == expected
+    assert {k: v["fourier_order"] for k, v in m.model_.seasonalities.items()} == {
+        k: v for k, v in expected.items() if v
+    }
+    assert np.isfinite(m.predict(18, level=()).yhat).all()
+
+
+def test_given_seasonalities_win_and_stay_on_update():
+    y = _monthly(60)
+    m = get_model("prophet", yearly_seasonality=10, weekly_seasonality=True, uncertainty_samples=0).fit(y.iloc[:-6])
+    assert m.seasonalities_ == {"yearly": 10, "weekly": True, "daily": False}
+    short = get_model("prophet", uncertainty_samples=0).fit(y.iloc[:20])  # no yearly season yet
+    short.update(y.iloc[20:30])  # 30 months now, but a warm start keeps the first fit's shape
+    assert short.seasonalities_["yearly"] is False and "yearly" not in short.model_.seasonalities
