@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from forecast_nb.data import load
 from forecast_nb.errors import ConfigError, NonPositiveValueError, SeriesTooShortError
-from forecast_nb.models import Forecaster, get_model, load_model
+from forecast_nb.models import Forecaster, get_model, load_model, model_for
 
 SMALL = dict(lookback=10, horizon=5, units=8, epochs=3, batch_size=32, conformal_size=40)
 
@@ -143,11 +143,13 @@ def test_bad_parameters(bad, parameter):
 
 def test_too_short_and_bad_values(aapl):
     train = aapl[0]
-    with pytest.raises(SeriesTooShortError, match="conformal intervals need"):
-        get_model("lstm", **SMALL).fit(train.iloc[:60])
     m = get_model("lstm", **SMALL)
+    assert m.min_train == 10 + 5 + 10 + 40  # look-back, horizon, 10 training windows; the calibration rows
+    with pytest.raises(SeriesTooShortError, match="the LSTM cannot be trained on 60 rows with horizon 5") as e:
+        m.fit(train.iloc[:60])
+    assert e.value.context["rows"] == 60 and "at least 65" in str(e.value)
     with pytest.raises(SeriesTooShortError, match=r"give \d+ training window"):
-        m._fit(train.iloc[: m.min_train - 1], None)  # the guard behind min_train
+        m._fit(train.iloc[: m._smallest()[0] - 1], None)  # the guard behind min_train
     with pytest.raises(NonPositiveValueError, match="log=True"):
         get_model("lstm", **SMALL | {"log": True}).fit(train - 200)
 
@@ -174,3 +176,35 @@ def test_X_is_read_only_over_the_window(aapl):
     garbage.attrs = Xf.attrs
     pd.testing.assert_frame_equal(m.predict(5, garbage), m.predict(5, Xf))
     pd.testing.assert_frame_equal(m.predict(5), m.predict(5, Xf))  # no X_future needed: X is read up to the origin
+
+
+def months(n):
+    "A trending monthly series with a yearly cycle, like the M3 competition's monthly business series."
+    t = np.arange(n)
+    noise = np.random.default_rng(n).normal(0, 2, n)
+    return pd.Series(
+        100 + t + 10 * np.sin(2 * np.pi * t / 12) + noise, pd.date_range("2000-01-01", periods=n, freq="MS")
+    )
+
+
+def test_sized_for_short_monthly_series():
+    "h=18 as in M3: 60 months are refused in plain words, 126 fit a small network quickly, min_train is exact."
+    m = model_for("lstm", 18)
+    assert (m.params["horizon"], m.conformal_horizon, m.params["lookback"]) == (18, 18, None)
+    with pytest.raises(
+        SeriesTooShortError, match=r"cannot be trained on 60 rows with horizon 18: it needs at least 63"
+    ):
+        m.fit(months(60))
+    fc = model_for("lstm", 18).fit(months(m.min_train)).predict(18)  # exactly min_train rows: fits
+    assert len(fc) == 18 and np.isfinite(fc.to_numpy()).all()
+    big = model_for("lstm", 18).fit(months(126))
+    assert (big.lookback_, big.validation_fraction_, big.conformal_.shape) == (22, 0.0, (42, 18))
+    assert len(big.predict(18)) == 18
+
+
+def test_model_for_keeps_what_the_user_gives():
+    from forecast_nb.models.lstm import LSTM
+
+    assert LSTM.for_horizon(5, horizon=10).conformal_horizon == 5
+    assert LSTM.for_horizon(5, lookback=8).params["lookback"] == 8
+    assert LSTM.for_horizon(5, conformal_horizon=3).conformal_horizon == 3
