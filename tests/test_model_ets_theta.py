@@ -50,6 +50,13 @@ def test_ets_forecasts_and_intervals_are_statsmodels_for_the_chosen_form(co2, et
     assert (table["aicc"].iloc[1:] >= res.aicc).all() and len(table) == 15
 
 
+@pytest.mark.parametrize("ic", ["aic", "aicc", "bic"])
+def test_the_criterion_of_the_search_is_statsmodels(co2, ic):
+    m = get_model("ets", ic=ic, trend="add", seasonal="add").fit(co2.iloc[-100:])
+    assert m.search_table_[ic].iloc[0] == pytest.approx(getattr(m.res_, ic), rel=1e-12)
+    assert m.summary()[ic] == round(float(getattr(m.res_, ic)), 2)
+
+
 @pytest.mark.parametrize(
     "params, form",
     [
