@@ -112,7 +112,10 @@ def test_a_volatility_jump_is_flagged_and_retraining_registers_a_new_version(dep
     client = MlflowClient(deployed["store"])
     prod = client.get_model_version_by_alias("ar", "production").version
     assert str(prod) == ("2" if t["promoted"] else "1")  # production moved only through the champion comparison
-    assert ("beats v1" in t["decision"]) if t["promoted"] else ("production stays v1" in t["decision"])
+    if t["promoted"]:
+        assert "beats v1" in t["decision"], t["decision"]
+    else:  # the champion won on the same window, or the test confirmation kept it out (e.g. too narrow intervals)
+        assert "production stays v1" in t["decision"] or (t["blocked"] and "not promoted" in t["decision"]), t
     retrain_run = client.get_run(t["run_id"])
     assert retrain_run.data.tags["data.source"].endswith("jump.csv") and retrain_run.data.tags["deploy.version"] == "2"
     assert "## Retraining" in Path(s["report"]).read_text()
