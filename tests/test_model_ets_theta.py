@@ -235,6 +235,16 @@ def test_a_series_with_non_positive_values_gets_additive_forms_only(co2):
         get_model("theta", method="multiplicative").fit(y)
 
 
+def test_seasons_longer_than_24_only_when_asked_for():
+    y = pd.Series(
+        100 + np.sin(np.arange(120) * 2 * np.pi / 52), index=pd.date_range("2000-01-02", periods=120, freq="W")
+    )
+    assert get_model("ets").fit(y).season_ is None
+    m = get_model("ets", error="add", trend=None, seasonal="add").fit(y)
+    assert m.season_ == 52 and str(m) == "ETS(A,N,A) m=52"
+    assert get_model("theta").fit(y).period_ == 52
+
+
 def test_a_monthly_series_shorter_than_two_years_has_no_season(co2):
     assert get_model("ets").fit(co2.iloc[:20]).season_ is None
     assert get_model("theta").fit(co2.iloc[:20]).period_ is None

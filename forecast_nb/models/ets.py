@@ -18,10 +18,11 @@ from ..validate import check_positive
 from . import Forecaster
 
 # %% auto #0
-__all__ = ['log', 'ets_forms', 'ets_name', 'ets_model', 'select_form', 'ETS']
+__all__ = ['log', 'MAX_SEASON', 'ets_forms', 'ets_name', 'ets_model', 'select_form', 'ETS']
 
 # %% ../../nbs/05f_ets.ipynb #f9ba0024
 log = logging.getLogger("forecast_nb.models.ets")
+MAX_SEASON = 24  # longer seasons (weekly data's 52) only when asked for
 
 
 def ets_forms(
@@ -180,6 +181,9 @@ def _season(self: ETS, y) -> int | None:
     "The season length for `y`: the parameter or the frequency's, None without two whole seasons."
     m = self.params["season_length"]
     m = season_length(y.index, len(y)) if m is None else (m if len(y) >= 2 * m else None)
+    if m and m > MAX_SEASON and self.params["season_length"] is None and self.params["seasonal"] == "auto":
+        log.info("ets: the season of %d steps is left out of the search (longer than %d)", m, MAX_SEASON)
+        return None
     if m is None and self.params["seasonal"] not in ("auto", None):
         try:
             m = self.params["season_length"] or infer_period(y.index.freq)
