@@ -153,6 +153,12 @@ def test_theta_update_without_a_season_and_with_mle():
     np.testing.assert_allclose(mle.predict(4)["yhat"], get_model("theta", use_mle=True).fit(y).predict(4)["yhat"])
 
 
+def test_theta_update_with_mle_refits_and_keeps_the_season(co2):
+    m = get_model("theta", use_mle=True).fit(co2.iloc[-100:-6]).update(co2.iloc[-6:])
+    assert m.period_ == 12 and m.deseasonalised() == "multiplicative"
+    pd.testing.assert_frame_equal(m.predict(6), get_model("theta", use_mle=True).fit(co2.iloc[-100:]).predict(6))
+
+
 @pytest.mark.parametrize("name, params", [("ets", {}), ("ets", {"error": "mul", "seasonal": "mul"}), ("theta", {})])
 def test_save_load_gives_identical_forecasts(co2, tmp_path, name, params):
     m = get_model(name, **params).fit(co2.iloc[-100:-3])

@@ -167,7 +167,9 @@ def _update(self: Theta, y_new, X_new):
 
     r = self.res_
     if r._use_mle:
-        return self._fit(pd.concat([self.y_, y_new]), None)
+        y = pd.concat([self.y_, y_new])
+        y.index.freq = self.y_.index.freq  # concat drops it, and the season length comes from it
+        return self._fit(y, None)
     model = copy.copy(r.model)
     _, level = ses_filter(
         self._deseason(y_new.to_numpy(), r._nobs), r._alpha, float(np.asarray(r._one_step).ravel()[0])
