@@ -134,7 +134,7 @@ class Ensemble(Forecaster):
         return min(hs) if hs else None
 
     @classmethod
-    def for_horizon(cls, horizon: int, **params) -> Ensemble:
+    def for_horizon(cls, horizon: int, /, **params) -> Ensemble:
         "An ensemble whose members are sized for `horizon`-step forecasts (`params` win)."
         return cls(**({"horizon": horizon} | params))
 
