@@ -27,6 +27,7 @@ def _forecast_column(c) -> bool:
 
 
 def _frames_error(msg: str, hint: str) -> ConfigError:
+    "A ConfigError about the frames given to `combine_forecasts`."
     return ConfigError(msg, hint=hint, parameter="frames")
 
 
@@ -40,27 +41,27 @@ def _check_frames(frames, how):
         raise _frames_error(
             "frames must be a non-empty list of forecast DataFrames", "e.g. [m.predict(h) for m in models]"
         )
-    first = frames[0]
-    if "yhat" not in first.columns:
-        raise _frames_error(
-            f"frames have no 'yhat' column (columns: {list(first.columns)[:8]})", "pass forecast frames"
-        )
+    if "yhat" not in frames[0].columns:
+        raise _frames_error(f"frames have no 'yhat' column (columns: {list(frames[0].columns)[:8]})", "pass forecasts")
     for i, f in enumerate(frames[1:], 1):
-        if list(f.columns) != list(first.columns):
+        _check_alike(i, f, frames[0])
+
+
+def _check_alike(i: int, f: pd.DataFrame, first: pd.DataFrame):
+    "frames[i] against frames[0]: the same columns, the same index, the same values in the passed-through columns."
+    if list(f.columns) != list(first.columns):
+        raise _frames_error(
+            f"frames[{i}] has columns {list(f.columns)}, frames[0] {list(first.columns)}",
+            "forecast with the same levels",
+        )
+    if not f.index.equals(first.index):
+        raise _frames_error(f"frames[{i}]'s index differs from frames[0]'s", "forecast the same dates (same origin, h)")
+    for c in first.columns:
+        if not _forecast_column(c) and not f[c].equals(first[c]):
             raise _frames_error(
-                f"frames[{i}] has columns {list(f.columns)}, frames[0] {list(first.columns)}",
-                "forecast with the same levels",
+                f"column {c!r} of frames[{i}] differs from frames[0]'s",
+                "combine forecasts of the same windows: same cutoffs, dates and steps",
             )
-        if not f.index.equals(first.index):
-            raise _frames_error(
-                f"frames[{i}]'s index differs from frames[0]'s", "forecast the same dates (same origin, h)"
-            )
-        for c in first.columns:
-            if not _forecast_column(c) and not f[c].equals(first[c]):
-                raise _frames_error(
-                    f"column {c!r} of frames[{i}] differs from frames[0]'s",
-                    "combine forecasts of the same windows: same cutoffs, dates and steps",
-                )
 
 # %% ../../nbs/05h_ensemble.ipynb #58cb4776
 def combine_forecasts(
@@ -156,13 +157,12 @@ class Ensemble(Forecaster):
 # %% ../../nbs/05h_ensemble.ipynb #672d225e
 @contextmanager
 def _blame(i: int, member: Forecaster, doing: str):
-    "Re-raise a member's project error with the member named; other errors get a note."
+    "Re-raise a member's project error, same class, with the member named; other errors get a note naming it."
     try:
         yield
     except ForecastNBError as e:
-        raise type(e)(
-            f"ensemble member {i} ({member.name}) cannot {doing}: {e.message}", hint=e.hint, **e.context
-        ) from e
+        named = f"ensemble member {i} ({member.name}) cannot {doing}: {e.message}"
+        raise type(e)(named, hint=e.hint, **e.context) from e
     except Exception as e:
         e.add_note(f"in ensemble member {i} ({member.name}), while it tried to {doing}")
         raise
@@ -171,9 +171,9 @@ def _blame(i: int, member: Forecaster, doing: str):
 @patch
 def fit(self: Ensemble, y, X=None) -> Ensemble:
     "Fit every member on `y` (and `X`); a member without enough rows is named in the error."
-    n = len(y) if hasattr(y, "__len__") else 0
+    n = len(y) if isinstance(y, (pd.Series, pd.DataFrame)) else None  # anything else: check_y says what is wrong
     for i, m in enumerate(self.members_):
-        if n < m.min_train:
+        if n is not None and n < m.min_train:
             raise SeriesTooShortError(
                 f"ensemble member {i} ({m.name}) needs at least {m.min_train} observations, got {n}",
                 hint="use a longer training part, or leave that member out",
