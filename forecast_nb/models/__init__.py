@@ -101,7 +101,7 @@ class Forecaster:
         }
 
     @classmethod
-    def for_horizon(cls, horizon: int, **params) -> Forecaster:
+    def for_horizon(cls, horizon: int, /, **params) -> Forecaster:
         "A new forecaster sized for forecasts `horizon` steps ahead (`params` win); most models need no sizing."
         return cls(**params)
 
@@ -349,7 +349,7 @@ def get_model(
     return model_class(name)(**params)
 
 
-def model_for(name: str, horizon: int, **params) -> Forecaster:
+def model_for(name: str, horizon: int, /, **params) -> Forecaster:
     "A new forecaster by name, sized for `horizon`-step forecasts (e.g. the LSTM's output length); `params` win."
     return model_class(name).for_horizon(horizon, **params)
 
