@@ -174,6 +174,10 @@ def test_walk_forward_tables_combine_and_the_ensemble_backtests(co2):
     ens = walk_forward(("ensemble", {"members": two}), co2, 6, initial=200, refit_every=2, progress=False)
     same = ["cutoff", "ds", "step", "y"] + bounds
     pd.testing.assert_frame_equal(ens.forecasts[same], both[same])
+    every3 = walk_forward(("drift", {}), co2, 6, initial=200, refit_every=3, progress=False).forecasts
+    assert not every3["refit"].all()
+    mixed = combine_forecasts([every3, tables[0]])  # refit schedules may differ: refit where any member was
+    assert mixed["refit"].all() and mixed["yhat"].tolist() == both["yhat"].tolist()
     with pytest.raises(E.ConfigError, match="column 'y' of frames\\[1\\]") as e:
         combine_forecasts([tables[0], tables[1].assign(y=tables[1]["y"] + 1)])
     assert e.value.context["parameter"] == "frames"

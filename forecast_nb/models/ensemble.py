@@ -57,7 +57,7 @@ def _check_alike(i: int, f: pd.DataFrame, first: pd.DataFrame):
     if not f.index.equals(first.index):
         raise _frames_error(f"frames[{i}]'s index differs from frames[0]'s", "forecast the same dates (same origin, h)")
     for c in first.columns:
-        if not _forecast_column(c) and not f[c].equals(first[c]):
+        if not _forecast_column(c) and c != "refit" and not f[c].equals(first[c]):
             raise _frames_error(
                 f"column {c!r} of frames[{i}] differs from frames[0]'s",
                 "combine forecasts of the same windows: same cutoffs, dates and steps",
@@ -74,6 +74,8 @@ def combine_forecasts(
     out = frames[0].copy()
     for c in filter(_forecast_column, out.columns):
         out[c] = agg(np.stack([f[c].to_numpy(dtype="float64") for f in frames]), axis=0)
+    if "refit" in out.columns:  # a walk-forward table's: the combination was refit where any member was
+        out["refit"] = np.any(np.stack([f["refit"].to_numpy(dtype=bool) for f in frames]), axis=0)
     return out
 
 # %% ../../nbs/05h_ensemble.ipynb #8d48d1be
