@@ -252,11 +252,13 @@ def test_model_for_sizes_the_members(monkeypatch):
     monkeypatch.setattr(Drift, "for_horizon", classmethod(sized))
     ens = model_for("ensemble", 7, members=["naive", "drift"])
     assert ens.params["horizon"] == 7 and seen == [7]
-    assert Ensemble.for_horizon(7, members=["naive", "drift"], horizon=3).params["horizon"] == 3 and seen[-1] == 3
+    assert model_for("ensemble", 7, members=["naive", "drift"], horizon=3).params["horizon"] == 3 and seen[-1] == 3
     get_model("ensemble", members=["naive", "drift"])
     assert seen == [7, 3]  # no horizon: the members are built as get_model builds them
     lstm = Ensemble(members=["naive", ["lstm", {"horizon": 6}]])
     assert (lstm.max_horizon, lstm.conformal_horizon, lstm.min_train) == (6, 6, lstm.members_[1].min_train)
+    sized = model_for("ensemble", 9, members=["naive", "lstm"])  # the LSTM sizes its output for the horizon
+    assert sized.max_horizon == sized.members_[1].params["horizon"] == 9
 
 
 def test_an_lstm_member_saves_its_own_way(co2, tmp_path):
