@@ -106,6 +106,13 @@ def test_log_ensemble_members_see_the_logged_series(co2):
     assert ens.members_[0].y_.iloc[-1] == pytest.approx(np.log(co2.iloc[-7]))
     logs = np.mean([m.predict(4)["yhat"].to_numpy() for m in ens.members_], axis=0)
     np.testing.assert_allclose(ens.predict(4)["yhat"].to_numpy(), np.exp(logs))
+    own = Ensemble(members=[["naive", {"log": True}], ["drift", {"intervals": "conformal", "conformal_horizon": 4}]])
+    own.fit(train)  # members with their own log scale and intervals: combined on the series' scale
+    want = combine_forecasts([m.predict(4) for m in own.members_])
+    pd.testing.assert_frame_equal(own.predict(4), want)
+    assert own.predict(1)["yhat"].iloc[0] == pytest.approx(
+        (train.iloc[-1] + own.members_[1].predict(1)["yhat"].iloc[0]) / 2
+    )
     with pytest.raises(E.ConfigError, match="log=True inside an ensemble with log=True") as e:
         Ensemble(members=[["naive", {"log": True}], ["drift", {}]], log=True)
     assert e.value.context["parameter"] == "members"
