@@ -99,9 +99,10 @@ def select_order(
 ) -> tuple[dict, pd.DataFrame]:
     "Stepwise AICc search; returns the best {'order', 'seasonal_order', 'trend'} and the table of models tried."
     counter = Counter() if counter is None else counter
-    seasonal = period > 1
+    seasonal, auto_d = period > 1, d is None
     d = ndiffs(y, max_d=max_d) if d is None else d
     D = (nsdiffs(np.diff(y, d) if d else y, period) if seasonal else 0) if D is None else D
+    d = min(d, max(2 - D, 0)) if auto_d else d  # three differences in all make forecasts explode (R's rule: d + D <= 2)
     tried = {}
 
     def score(p, q, P, Q, c):
