@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
@@ -94,6 +95,7 @@ class Candidate:
     trained: Trained | None
     status: str  # scored, skipped (it cannot fit these data) or failed (it broke)
     reason: str = ""
+    seconds: float = 0.0  # spent scoring it
 
     @property
     def mae(self) -> float:
@@ -103,20 +105,21 @@ class Candidate:
 def score_candidate(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, params: dict, round_: int = 0):
     "Backtest one candidate over the validation origins; a model that cannot fit or breaks says why instead."
     need = model_for(name, cfg.horizon, **params).min_train  # a bad parameter is the caller's error: raised now
-    start = validation_origins(cfg, split, df.index)[0]
+    start, t0 = validation_origins(cfg, split, df.index)[0], time.perf_counter()
     if need > start:
         why = f"{name} needs at least {need} rows of history; the first validation origin has {start}"
         return Candidate(round_, name, params, None, "skipped", why)
     try:
         t = model_step(cfg, df, split, name, params)
         t.scores, t.naive_scores  # non-finite forecasts fail here, not later
-        return Candidate(round_, name, params, t, "scored")
+        return Candidate(round_, name, params, t, "scored", seconds=time.perf_counter() - t0)
     except ForecastNBError as e:
         log.info("%s skipped: %s", name, e.message)
-        return Candidate(round_, name, params, None, "skipped", e.message)
+        return Candidate(round_, name, params, None, "skipped", e.message, time.perf_counter() - t0)
     except Exception as e:  # noqa: BLE001 - one candidate never stops the others
         log.warning("%s failed: %s: %s", name, type(e).__name__, first_line(e))
-        return Candidate(round_, name, params, None, "failed", f"{type(e).__name__}: {first_line(e)}")
+        why = f"{type(e).__name__}: {first_line(e)}"
+        return Candidate(round_, name, params, None, "failed", why, time.perf_counter() - t0)
 
 # %% ../nbs/10b_selection.ipynb #b0e86f20
 def best_combination(cfg: TrainConfig, scored: list[Trained], round_: int = 0) -> Candidate:
@@ -160,11 +163,11 @@ def _row(c: Candidate) -> dict:
     scores = {k: t.scores.get(k) for k in ("mae", "rmse", "mape", "mase")} if t else {}
     ratio = t.scores["mae"] / t.naive_scores["mae"] if t and t.naive_scores["mae"] else np.nan
     row = {"round": c.round, "model": c.name, "status": c.status, "reason": c.reason}
-    return row | {"params": json.dumps(c.params, default=str)} | scores | {"mae_vs_naive": ratio}
+    return row | {"params": json.dumps(c.params, default=str)} | scores | {"mae_vs_naive": ratio, "seconds": c.seconds}
 
 
 def _table(cands: list[Candidate]) -> pd.DataFrame:
-    cols = ["round", "model", "status", "reason", "params", "mae", "rmse", "mape", "mase", "mae_vs_naive"]
+    cols = ["round", "model", "status", "reason", "params", "mae", "rmse", "mape", "mase", "mae_vs_naive", "seconds"]
     return pd.DataFrame([_row(c) for c in cands], columns=cols)
 
 # %% ../nbs/10b_selection.ipynb #1531dd19
@@ -194,8 +197,12 @@ def _round(cfg, df, split, params: dict, r: int) -> list[Candidate]:
     if cfg.model != "auto":
         return [Candidate(r, m, p, model_step(cfg, df, split, m, p), "scored") for m, p in params.items()]
     cands = [score_candidate(cfg, df, split, m, p, r) for m, p in params.items() if m != "ensemble"]
-    combine = "ensemble" in params and r == 0
-    return cands + ([best_combination(cfg, [c.trained for c in cands if c.trained], r)] if combine else [])
+    if "ensemble" not in params or r:
+        return cands
+    try:
+        return cands + [best_combination(cfg, [c.trained for c in cands if c.trained], r)]
+    except ForecastNBError as e:  # e.g. candidates whose forecasts do not line up
+        return cands + [Candidate(r, "ensemble", {}, None, "skipped", e.message)]
 
 
 def _nothing_scored(cands: list[Candidate]) -> WorkflowError:
