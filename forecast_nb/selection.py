@@ -20,8 +20,9 @@ from .backtest import BacktestResult, Trained, walk_forward
 from .registry import Gate, GateResult, blocked
 
 # %% auto #0
-__all__ = ['MIN_ORIGINS', 'log', 'validation_origins', 'score_part', 'model_step', 'test_step', 'Candidate', 'score_candidate',
-           'best_combination', 'Selection', 'candidate_names', 'tune_step', 'select_step', 'confirm_step']
+__all__ = ['MIN_ORIGINS', 'log', 'validation_origins', 'score_part', 'pinned', 'model_step', 'test_step', 'Candidate',
+           'score_candidate', 'best_combination', 'Selection', 'candidate_names', 'tune_step', 'select_step',
+           'confirm_step']
 
 # %% ../nbs/10b_selection.ipynb #19e78f03
 MIN_ORIGINS = 3  # validation origins wanted before choosing (fewer when the series has no room)
@@ -62,12 +63,19 @@ def score_part(cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: i
     return Trained(name, params, bt.models[-1], bt)
 
 
+def pinned(model) -> dict:
+    "What the fit chose (ARIMA's orders, ETS's form) and the user set, as parameters: the model's defaults left out."
+    return {k: v for k, v in model.pinned_params().items() if v != model.defaults.get(k)}
+
+
 def model_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, params: dict) -> Trained | None:
     "Backtest model `name` over the validation origins (None without a validation part)."
     if not len(split.val):
         return None
     start, end, step = validation_origins(cfg, split, df.index)
-    return score_part(cfg, name, params, df[df.attrs["target"]], start, end, step)
+    t = score_part(cfg, name, params, df[df.attrs["target"]], start, end, step)
+    t.params = pinned(t.model)  # the final fit estimates this specification again, without searching
+    return t
 
 
 def test_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, params: dict) -> Trained | None:
@@ -112,7 +120,7 @@ def score_candidate(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str,
     try:
         t = model_step(cfg, df, split, name, params)
         t.scores, t.naive_scores  # non-finite forecasts fail here, not later
-        return Candidate(round_, name, params, t, "scored", seconds=time.perf_counter() - t0)
+        return Candidate(round_, name, t.params, t, "scored", seconds=time.perf_counter() - t0)
     except ForecastNBError as e:
         log.info("%s skipped: %s", name, e.message)
         return Candidate(round_, name, params, None, "skipped", e.message, time.perf_counter() - t0)

@@ -100,6 +100,10 @@ class Forecaster:
             "log": self.log,
         }
 
+    def pinned_params(self) -> dict:
+        "Parameters that refit this model with the choices its fit made (orders, forms), without searching again."
+        return copy.deepcopy(self.params)
+
     @classmethod
     def for_horizon(cls, horizon: int, /, **params) -> Forecaster:
         "A new forecaster sized for forecasts `horizon` steps ahead (`params` win); most models need no sizing."

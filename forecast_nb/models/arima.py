@@ -320,3 +320,9 @@ def __str__(self: ARIMA):
         return repr(self)
     seasonal = f"{self.seasonal_order_}" if any(self.seasonal_order_[:3]) else ""
     return f"ARIMA{self.order_}{seasonal} trend={self.trend_!r}" + (" on log values" if self.log else "")
+
+
+@patch
+def pinned_params(self: ARIMA) -> dict:
+    "The fitted orders and trend as parameters: a refit estimates the coefficients again, without the search."
+    return self.params | {"order": self.order_, "seasonal_order": self.seasonal_order_, "trend": self.trend_}

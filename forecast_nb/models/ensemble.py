@@ -224,6 +224,13 @@ def _update(self: Ensemble, y_new, X_new):
         with _blame(i, m, "update"):
             m.update(y_new, X_new)
 
+
+@patch
+def pinned_params(self: Ensemble) -> dict:
+    "The members with their fitted choices pinned (e.g. ARIMA's orders): a refit searches nothing again."
+    members = [[name, m.pinned_params()] for (name, _), m in zip(self.params["members"], self.members_)]
+    return self.params | {"members": members}
+
 # %% ../../nbs/05h_ensemble.ipynb #8c517633
 @patch
 def _save_state(self: Ensemble, path: Path):

@@ -217,6 +217,13 @@ def _fit(self: ETS, y, X):
     if counter:
         log.info("ets: %d statsmodels warning(s) collected, e.g. %s", sum(counter.values()), next(iter(counter)))
 
+
+@patch
+def pinned_params(self: ETS) -> dict:
+    "The chosen form as parameters: a refit estimates its smoothing parameters again, without the search."
+    form = {k: self.form_[k] for k in ("error", "trend", "damped_trend", "seasonal")}
+    return self.params | form | {"season_length": self.season_}
+
 # %% ../../nbs/05f_ets.ipynb #55e42ff5
 @patch
 def _predict(self: ETS, h, X, levels):
