@@ -48,7 +48,9 @@ def validation_origins(cfg: TrainConfig, split: Split, index: pd.DatetimeIndex) 
     return (first, end, step) if first < start else (start, end, cfg.step or cfg.horizon)
 
 # %% ../nbs/10b_selection.ipynb #1b77b917
-def score_part(cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: int, end: int, step=None) -> Trained:
+def score_part(
+    cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: int, end: int, step=None, refit_every=None
+) -> Trained:
     "Fit on the rows before `start`; forecast from origins `step` apart up to `end`, refit every `refit_every`."
     bt = walk_forward(
         model_for(name, cfg.horizon, **params),
@@ -56,7 +58,7 @@ def score_part(cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: i
         horizon=cfg.horizon,
         initial=start,
         step=step or cfg.step or cfg.horizon,
-        refit_every=cfg.refit_every or end - start,
+        refit_every=refit_every or cfg.refit_every or end - start,
         progress=False,
         keep_models=True,
     )
@@ -73,7 +75,8 @@ def model_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, para
     if not len(split.val):
         return None
     start, end, step = validation_origins(cfg, split, df.index)
-    t = score_part(cfg, name, params, df[df.attrs["target"]], start, end, step)
+    few = start < len(split.train) + split.gap  # origins inside training: a short series, a fit at every origin
+    t = score_part(cfg, name, params, df[df.attrs["target"]], start, end, step, 1 if few else None)
     t.params = pinned(t.model)  # the final fit estimates this specification again, without searching
     return t
 
