@@ -152,6 +152,12 @@ def _calibrate(self: Forecaster, y, X):
             hint="use a longer series, or a smaller conformal_size / conformal_horizon",
             rows=len(y),
         )
+    self._calibrate_at(y, X, start)
+
+
+@patch
+def _calibrate_at(self: Forecaster, y, X, start: int):
+    "Fit on the rows before `start`, keep the |errors| forecasting from each row after it, then hold all of `y`."
 
     def head(frame):
         return None if frame is None else frame.iloc[:start]

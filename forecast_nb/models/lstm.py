@@ -329,15 +329,7 @@ def fit(self: LSTM, y, X=None) -> LSTM:
 @patch
 def _calibrate(self: LSTM, y, X):
     "The base class's split-conformal recipe (fit on the head, errors from the tail), the tail sized by the rows."
-    start = len(y) - self._calibration_size(len(y))
-
-    def head(frame):
-        return None if frame is None else frame.iloc[:start]
-
-    self._fit(head(y), head(X))
-    self.y_, self.X_ = head(y), head(X)
-    self.conformal_ = np.abs(self._calibration_errors(y, X, start))
-    self.y_, self.X_ = y, X
+    self._calibrate_at(y, X, len(y) - self._calibration_size(len(y)))
 
 # %% ../../nbs/05c_lstm.ipynb #119c0e9a
 @patch
