@@ -72,10 +72,14 @@ def frame(x: np.ndarray, xx: np.ndarray, start: str) -> pd.DataFrame:
 
 def scores(x: np.ndarray, xx: np.ndarray, f: np.ndarray) -> tuple[float, float]:
     "sMAPE (mean over the horizon) and MASE (in-sample seasonal naive scale, m=12) of forecasts `f`."
-    den = np.abs(xx) + np.abs(f)
-    smape = float(np.mean(np.where(den > 0, 200 * np.abs(xx - f) / np.where(den > 0, den, 1), 0.0)))
-    scale = np.mean(np.abs(x[M:] - x[:-M]))
-    return smape, float(np.mean(np.abs(xx - f)) / scale) if scale > 0 else float("nan")
+    from forecast_nb.errors import ForecastNBError
+    from forecast_nb.metrics import mase, smape
+
+    try:
+        scaled = mase(xx, f, x, season=M)
+    except ForecastNBError:  # a flat training part: no scale
+        scaled = float("nan")
+    return smape(xx, f), scaled
 
 
 def single(name: str, df: pd.DataFrame) -> tuple[np.ndarray, dict]:
@@ -89,7 +93,7 @@ def single(name: str, df: pd.DataFrame) -> tuple[np.ndarray, dict]:
 def auto(df: pd.DataFrame) -> tuple[np.ndarray, dict]:
     "Forecasts of the test part by the workflow's `auto` selection; its choice and the candidates it skipped."
     from forecast_nb.config import TrainConfig
-    from forecast_nb.pipeline import select_step, test_step
+    from forecast_nb.selection import select_step, test_step
     from forecast_nb.split import chrono_split
 
     cfg = TrainConfig(data="m3", model="auto", horizon=H, val_size=H, test_size=H, gate="none")

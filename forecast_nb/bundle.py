@@ -352,9 +352,10 @@ def _deploy(client, rid: str, b: Bundle, cfg: TrainConfig, uri: str) -> Logged:
         info = log_forecaster(b.model, b.spec, metadata=meta)
     if man["gate_passed"] is False:
         return Logged(rid, decision=f"not registered: the gate failed ({man['tags'].get('gate.reasons', '')})")
-    if not cfg.register:
-        return Logged(rid, decision="not registered (register=False)")
     no = man.get("blocked")
+    if not cfg.register:
+        said = f"{no['sentence']}; " if no else ""
+        return Logged(rid, decision=f"{said}not registered (register=False)", blocked=no["code"] if no else "")
     if no and not cfg.register_blocked:
         return Logged(rid, decision=f"{no['sentence']}; not registered (register_blocked=False)", blocked=no["code"])
     name, data = man["model_name"], {k: v for k, v in man["tags"].items() if k.startswith("data.")}

@@ -105,7 +105,10 @@ def _training_parsers(sub):
     "run, demo, train and schedule: the training workflow, its options made from TrainConfig."
     for name, text in (
         ("run", "run the training workflow"),
-        ("demo", "the whole workflow on the daily sample: auto model selection, tuning if the gate fails, MLflow"),
+        (
+            "demo",
+            "the whole workflow on a monthly and a daily sample: auto selection, tuning if the gate fails, MLflow",
+        ),
     ):
         r = sub.add_parser(name, help=text, description=text)
         r.add_argument("--config", help=_CONFIG)

@@ -90,7 +90,8 @@ def _run(args):
             "\nfinal model (fit on training and validation), scored once on the test part: "
             f"MAE {f.scores['mae']:.4g} vs naive {f.naive_scores['mae']:.4g}"
         )
-    print(f"gate: {'off' if res.gate is None else res.gate}")
+    blocked = f" on validation; blocked on the test part ({res.logged.blocked})" if res.logged.blocked else ""
+    print(f"gate: {'off' if res.gate is None else res.gate}{blocked}")
     print(f"model: {res.logged.decision}")
     print(
         f"\nMLflow run {res.run_id} in experiment {cfg.experiment!r} at {redact(cfg.tracking_uri)} "
@@ -155,7 +156,10 @@ def _tune(args):
 # %% ../nbs/15a_commands.ipynb #f1783e50
 def _demo(args):
     "forecast-nb demo: the training notebook on a monthly and a daily sample, then where everything is."
-    configs = {c.data: c for c in (_config(args, DEMO | series) for series in DEMO_SERIES)}  # --data: that one
+    configs = {}
+    for series in DEMO_SERIES:  # --data (or a config naming one): that series alone, with its own sizes if a demo's
+        cfg = _config(args, DEMO | series)
+        configs.setdefault(cfg.data, cfg)
     for i, cfg in enumerate(configs.values(), 1):
         print(f"\n[{i}/{len(configs)}] ", end="")
         _demo_one(cfg)
@@ -195,7 +199,9 @@ def _demo_one(cfg: TrainConfig):
 
 
 def _gate(summary: dict) -> str:
-    return "off" if summary["gate_passed"] is None else "passed" if summary["gate_passed"] else "failed"
+    "The gate's verdict in words: on validation, and on the test part when the test confirmation blocked the model."
+    said = "off" if summary["gate_passed"] is None else "passed" if summary["gate_passed"] else "failed"
+    return said + (f" on validation; blocked on the test part ({summary['blocked']})" if summary.get("blocked") else "")
 
 
 def _train(args):

@@ -39,6 +39,7 @@ class Gate:
     min: dict = field(default_factory=dict)  # metric -> lower bound, e.g. {"r2": 0.5}
     test_vs_naive: float | None = 1.0  # promoted only if its test MAE over naive's is below this
     coverage_gap: float | None = 15.0  # ... and no test interval covers more than this many points below its level
+    coverage_windows: int = 5  # coverage is judged on test parts of at least this many windows (fewer: too noisy)
 
     @classmethod
     def from_config(cls, value) -> Gate | None:
@@ -58,7 +59,7 @@ class Gate:
         except TypeError as e:
             raise ConfigError(
                 f"gate={value!r}: {e}",
-                hint="its keys are mae_vs_naive, max, min, test_vs_naive and coverage_gap",
+                hint="its keys are mae_vs_naive, max, min, test_vs_naive, coverage_gap and coverage_windows",
                 parameter="gate",
             ) from e
 
@@ -71,12 +72,12 @@ class Gate:
         rows |= {m: (scores.get(m, np.nan), ">=", v) for m, v in self.min.items()}
         return _verdict(rows)
 
-    def confirm(self, scores: dict, naive: dict) -> GateResult:
+    def confirm(self, scores: dict, naive: dict, windows: int | None = None) -> GateResult:
         "The test confirmation on test `scores`: MAE over naive's below `test_vs_naive`, coverage near each level."
         rows = {}
         if self.test_vs_naive is not None:
             rows["test_mae_vs_naive"] = (_ratio(scores, naive), "<", self.test_vs_naive)
-        if self.coverage_gap is not None:
+        if self.coverage_gap is not None and (windows is None or windows >= self.coverage_windows):
             cover = {k: v for k, v in scores.items() if k.startswith("coverage_") and v == v}
             rows |= {f"{k}_shortfall": (float(k[9:]) - v, "<=", self.coverage_gap) for k, v in cover.items()}
         return _verdict(rows)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass
 import numpy as np
@@ -28,8 +27,9 @@ __all__ = ['MIN_ORIGINS', 'log', 'validation_origins', 'score_part', 'pinned', '
 MIN_ORIGINS = 3  # validation origins wanted before choosing (fewer when the series has no room)
 
 
-def _origins(start: int, end: int, step: int) -> int:
-    return math.ceil((end - start) / step) if end > start else 0
+def _windows(start: int, end: int, step: int, h: int) -> int:
+    "Full windows of `h` rows from origins `step` apart, the first at `start`, the last ending by `end`."
+    return (end - start - h) // step + 1 if end - start >= h else 0
 
 
 def validation_origins(cfg: TrainConfig, split: Split, index: pd.DatetimeIndex) -> tuple[int, int, int]:
@@ -37,7 +37,7 @@ def validation_origins(cfg: TrainConfig, split: Split, index: pd.DatetimeIndex) 
     h, step = cfg.horizon, cfg.step or cfg.horizon
     start = len(split.train) + split.gap  # the embargo rows are history by validation time
     end = start + len(split.val)
-    if _origins(start, end, step) >= MIN_ORIGINS:
+    if _windows(start, end, step, h) >= MIN_ORIGINS:
         return start, end, step
     room = end - h - max(2 * (season_length(index[:end]) or 0), h, 10)  # rows between the first and last origin
     if room < 1:
@@ -49,7 +49,15 @@ def validation_origins(cfg: TrainConfig, split: Split, index: pd.DatetimeIndex) 
 
 # %% ../nbs/10b_selection.ipynb #1b77b917
 def score_part(
-    cfg: TrainConfig, name: str, params: dict, y: pd.Series, start: int, end: int, step=None, refit_every=None
+    cfg: TrainConfig,
+    name: str,
+    params: dict,
+    y: pd.Series,
+    start: int,
+    end: int,
+    step=None,
+    refit_every=None,
+    partial=True,
 ) -> Trained:
     "Fit on the rows before `start`; forecast from origins `step` apart up to `end`, refit every `refit_every`."
     bt = walk_forward(
@@ -61,13 +69,15 @@ def score_part(
         refit_every=refit_every or cfg.refit_every or end - start,
         progress=False,
         keep_models=True,
+        partial=partial,
     )
     return Trained(name, params, bt.models[-1], bt)
 
 
 def pinned(model) -> dict:
     "What the fit chose (ARIMA's orders, ETS's form) and the user set, as parameters: the model's defaults left out."
-    return {k: v for k, v in model.pinned_params().items() if v != model.defaults.get(k)}
+    default = type(model)().get_params()
+    return {k: v for k, v in model.pinned_params().items() if v != default.get(k)}
 
 
 def model_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, params: dict) -> Trained | None:
@@ -76,7 +86,7 @@ def model_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, para
         return None
     start, end, step = validation_origins(cfg, split, df.index)
     few = start < len(split.train) + split.gap  # origins inside training: a short series, a fit at every origin
-    t = score_part(cfg, name, params, df[df.attrs["target"]], start, end, step, 1 if few else None)
+    t = score_part(cfg, name, params, df[df.attrs["target"]], start, end, step, 1 if few else None, partial=False)
     t.params = pinned(t.model)  # the final fit estimates this specification again, without searching
     return t
 
@@ -238,7 +248,10 @@ def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage:
         verdict = gate.check(best.trained.scores, best.trained.naive_scores) if gate is not None else None
         if verdict is None or verdict.passed or cfg.tuning == "none" or r == cfg.max_tuning_rounds:
             break
-        single = min((c for c in cands if c.name != "ensemble"), key=lambda c: c.mae)  # combinations are not tuned
+        singles = [c for c in cands if c.trained and c.name != "ensemble"]  # combinations are not tuned
+        if not singles:
+            break
+        single = min(singles, key=lambda c: c.mae)
         res = tune_step(cfg, df, single.name, single.params, r + 1, storage)
         tuning.append((r + 1, single.name, res))
         params = {single.name: single.params | res.best_params}  # back to model selection with the tuned parameters
@@ -250,7 +263,7 @@ def confirm_step(cfg: TrainConfig, final: Trained | None) -> tuple[GateResult | 
     gate = Gate.from_config(cfg.gate)
     if gate is None or final is None:
         return None, None
-    r = gate.confirm(final.scores, final.naive_scores)
+    r = gate.confirm(final.scores, final.naive_scores, windows=final.forecasts["cutoff"].nunique())
     if r.passed:
         return r, None
     code, sentence = blocked(final.name, r, final.scores, final.naive_scores)

@@ -47,7 +47,9 @@ def test_auto_on_short_monthly_series_never_fails(n, horizon, part):
     sel, final = auto(monthly(n), horizon, part)
     tab = check(sel)
     assert (tab["status"] == "scored").sum() >= 2, tab
-    assert tab.loc["lstm", "status"] in ("scored", "skipped"), tab.loc["lstm"]
+    assert tab.loc["lstm", "status"] == "skipped" and "lstm needs at least" in tab.loc["lstm", "reason"], tab.loc[
+        "lstm"
+    ]
     assert len(final.forecasts) == part and np.isfinite(final.forecasts["yhat"]).all()
 
 

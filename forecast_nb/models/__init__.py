@@ -102,7 +102,7 @@ class Forecaster:
 
     def pinned_params(self) -> dict:
         "Parameters that refit this model with the choices its fit made (orders, forms), without searching again."
-        return copy.deepcopy(self.params)
+        return self.get_params()
 
     @classmethod
     def for_horizon(cls, horizon: int, /, **params) -> Forecaster:

@@ -99,10 +99,12 @@ def select_order(
 ) -> tuple[dict, pd.DataFrame]:
     "Stepwise AICc search; returns the best {'order', 'seasonal_order', 'trend'} and the table of models tried."
     counter = Counter() if counter is None else counter
-    seasonal, auto_d = period > 1, d is None
+    seasonal, auto_d, auto_D = period > 1, d is None, D is None
     d = ndiffs(y, max_d=max_d) if d is None else d
     D = (nsdiffs(np.diff(y, d) if d else y, period) if seasonal else 0) if D is None else D
-    d = min(d, max(2 - D, 0)) if auto_d else d  # three differences in all make forecasts explode (R's rule: d + D <= 2)
+    if auto_d and d + D > 2:  # three differences in all make forecasts explode (R's rule: d + D <= 2)
+        d = 2 - D
+        D = nsdiffs(np.diff(y, d) if d else y, period) if auto_D else D  # tested again on what is differenced now
     tried = {}
 
     def score(p, q, P, Q, c):
@@ -325,4 +327,5 @@ def __str__(self: ARIMA):
 @patch
 def pinned_params(self: ARIMA) -> dict:
     "The fitted orders and trend as parameters: a refit estimates the coefficients again, without the search."
-    return self.params | {"order": self.order_, "seasonal_order": self.seasonal_order_, "trend": self.trend_}
+    chosen = {"order": self.order_, "seasonal_order": self.seasonal_order_, "trend": self.trend_}
+    return Forecaster.pinned_params(self) | chosen

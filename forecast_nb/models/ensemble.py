@@ -229,7 +229,7 @@ def _update(self: Ensemble, y_new, X_new):
 def pinned_params(self: Ensemble) -> dict:
     "The members with their fitted choices pinned (e.g. ARIMA's orders): a refit searches nothing again."
     members = [[name, m.pinned_params()] for (name, _), m in zip(self.params["members"], self.members_)]
-    return self.params | {"members": members}
+    return Forecaster.pinned_params(self) | {"members": members}
 
 # %% ../../nbs/05h_ensemble.ipynb #8c517633
 @patch

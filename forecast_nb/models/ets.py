@@ -222,7 +222,7 @@ def _fit(self: ETS, y, X):
 def pinned_params(self: ETS) -> dict:
     "The chosen form as parameters: a refit estimates its smoothing parameters again, without the search."
     form = {k: self.form_[k] for k in ("error", "trend", "damped_trend", "seasonal")}
-    return self.params | form | {"season_length": self.season_}
+    return Forecaster.pinned_params(self) | form | {"season_length": self.season_}
 
 # %% ../../nbs/05f_ets.ipynb #55e42ff5
 @patch
