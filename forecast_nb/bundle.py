@@ -151,10 +151,8 @@ def _write_selection(art: Path, sel) -> tuple[dict, dict]:
 
 def _tags(cfg: TrainConfig, df: pd.DataFrame, model: str, verdict) -> dict:
     "The run's tags: the data and the code, the leakage check, the chosen model, the gate's verdict (and why not)."
-    if cfg.gate is None or cfg.gate == "none":
-        gate = "off"
-    else:
-        gate = "no validation part" if verdict is None else "passed" if verdict.passed else "failed"
+    gate = "no validation part" if verdict is None else "passed" if verdict.passed else "failed"
+    gate = "off" if cfg.gate is None or cfg.gate == "none" else gate
     tags = data_tags(df, cfg.data) | code_tags() | {"leakage_check": "passed", "model": model, "gate": gate}
     if verdict is not None and not verdict.passed:
         tags["gate.reasons"] = "; ".join(verdict.reasons())[:5000]
