@@ -44,3 +44,19 @@ def runs_env(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def pyfunc_store(tmp_path_factory):
+    "An MLflow experiment in a SQLite store of its own, for logging pyfunc models; the tracking URI is put back."
+    import os
+    import mlflow
+    from forecast_nb.tracking import experiment_id
+
+    d, before = tmp_path_factory.mktemp("pyfunc"), os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")  # MLflow also exports it to the environment
+    yield experiment_id("pyfunc", f"sqlite:///{d}/mlflow.db")
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before

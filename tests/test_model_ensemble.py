@@ -118,26 +118,11 @@ def test_log_ensemble_members_see_the_logged_series(co2):
     assert e.value.context["parameter"] == "members"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    "An MLflow experiment in a SQLite store of its own; the tracking URI is put back afterwards."
-    import os
-    from forecast_nb.tracking import experiment_id
-
-    d, before = tmp_path_factory.mktemp("ensemble_pyfunc"), os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")  # MLflow also exports it to the environment
-    yield experiment_id("ensemble", f"sqlite:///{d}/mlflow.db")
-    if before is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = before
-
-
-def test_pyfunc_round_trip(co2, store):
+def test_pyfunc_round_trip(co2, pyfunc_store):
     from forecast_nb.pyfunc import forecast_request, log_forecaster
 
     model = Ensemble(members=[["naive", {}], ["seasonal_naive", {}], ARIMA], combine="median").fit(co2.iloc[:-6])
-    with mlflow.start_run(experiment_id=store):
+    with mlflow.start_run(experiment_id=pyfunc_store):
         info = log_forecaster(model)
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     got, want = loaded.predict(forecast_request(6)), model.predict(6)

@@ -20,26 +20,11 @@ MODELS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    import os
-
-    d, before = tmp_path_factory.mktemp("pyfunc"), os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(f"sqlite:///{d}/mlflow.db")  # MLflow also exports it to the environment
-    from forecast_nb.tracking import experiment_id
-
-    yield experiment_id("pyfunc", f"sqlite:///{d}/mlflow.db")
-    if before is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = before
-
-
 @pytest.mark.parametrize("name, params", MODELS, ids=[m for m, _ in MODELS])
-def test_every_forecaster_round_trips_through_the_pyfunc(store, name, params):
+def test_every_forecaster_round_trips_through_the_pyfunc(pyfunc_store, name, params):
     y = load("sample:CO2")["co2"].iloc[-240:]
     model = get_model(name, **params).fit(y.iloc[:-6])
-    with mlflow.start_run(experiment_id=store):
+    with mlflow.start_run(experiment_id=pyfunc_store):
         info = log_forecaster(model)
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     assert info.signature.inputs.input_names() == ["horizon", "history", "features", "level"]
@@ -73,7 +58,7 @@ def test_bad_requests_are_clear_errors(request_row, phrase):
         forecast_from(model, request_row)
 
 
-def test_a_zoned_history_through_the_loaded_pyfunc_works_like_the_api(store):
+def test_a_zoned_history_through_the_loaded_pyfunc_works_like_the_api(pyfunc_store):
     """One history parser: the registered pyfunc reads zoned dates as the API does (their wall-clock time on a model
     without a zone), where it used to crash comparing zoned and naive dates."""
     import pandas as pd
@@ -81,7 +66,7 @@ def test_a_zoned_history_through_the_loaded_pyfunc_works_like_the_api(store):
 
     y = load("sample:AAPL")["close"].iloc[-300:]
     model = get_model("arima", order=(1, 1, 0)).fit(y.iloc[:-5])
-    with mlflow.start_run(experiment_id=store):
+    with mlflow.start_run(experiment_id=pyfunc_store):
         loaded = mlflow.pyfunc.load_model(log_forecaster(model).model_uri)
     new = y.iloc[-5:-2]
     zoned = new.tz_localize("America/New_York")  # e.g. "2024-07-15T00:00:00-04:00"
