@@ -231,6 +231,7 @@ class ARIMA(Forecaster):
         "max_d": 2,
         "max_models": 30,
         "maxiter": 50,
+        "approximation": None,  # the search ranks by CSS: None on over 150 rows or a season over 12
     }
     search = {
         "order": {"grid": [(0, 1, 0), (0, 1, 1), (1, 1, 0), (1, 1, 1), (2, 1, 1), (1, 1, 2), (2, 1, 2)]},
@@ -282,6 +283,7 @@ def _fit(self: ARIMA, y, X):
             max_models=p["max_models"],
             maxiter=p["maxiter"],
             counter=counter,
+            approximation=p["approximation"],
         )
         if p["trend"] is not None:
             chosen["trend"] = p["trend"]
