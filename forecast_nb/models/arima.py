@@ -168,8 +168,8 @@ def select_order(
         if new == best:
             break
         best = new
-    if approx:  # the choice is made on the exact likelihood of the best few by CSS
-        for key in sorted((k_ for k_ in tried if np.isfinite(tried[k_][0])), key=rank)[:REFINE]:
+    if approx:  # the choice is made on the exact likelihood of the best few by CSS (any, when CSS fit none)
+        for key in sorted([k_ for k_ in tried if np.isfinite(tried[k_][0])] or tried, key=rank)[:REFINE]:
             t0 = time.perf_counter()
             tried[key][1] = exact(key)
             tried[key][2] += time.perf_counter() - t0
