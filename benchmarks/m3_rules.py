@@ -86,11 +86,13 @@ def top(k: int):
 
 def pool(share: float):
     "The mean of every candidate whose validation MAE is within `share` of the best one's."
-    return lambda r: _mean(
-        r["cands"],
-        [n for n in r["cands"] if r["cands"][n]["mae"] <= (1 + share) * min(v["mae"] for v in r["cands"].values())],
-        "test",
-    )
+
+    def rule(r: dict) -> np.ndarray:
+        c = r["cands"]
+        best = min(v["mae"] for v in c.values())
+        return _mean(c, [n for n in c if c[n]["mae"] <= (1 + share) * best], "test")
+
+    return rule
 
 
 def fixed(names: tuple):

@@ -145,8 +145,8 @@ def select_order(
         css, est = css_fit(w, Xw, p, q, P, Q, s, c)
         if np.isfinite(css):
             starts[key] = start_params(est, p, q, P, c, k)
-        tried[key] = [css, np.nan if approx else exact(key), 0.0]
-        tried[key][2] = time.perf_counter() - t0
+        aicc = np.nan if approx else exact(key)
+        tried[key] = [css, aicc, time.perf_counter() - t0]
 
     def rank(key) -> float:
         return tried[key][0 if approx else 1]
