@@ -3,12 +3,12 @@
 Per series (a seeded sample of M3 monthly, as `m3.py`, h=18, val_size=18): each of auto's single candidates is
 scored on the validation origins as the workflow scores it (`score_candidate`), and its chosen specification is
 fit on all training values and forecasts the 18 test points (`test_step`). The rules then only pick or combine
-those forecasts, so they are compared on the same fits: `workflow` is what `select_step` does today (the best
-single or the best combination of the top k, k and mean/median chosen on validation, by `best_combination`); the
-others are the best single alone, the mean of the top k always, the mean of every candidate within a share of the
-best validation MAE (forecast pooling, Kourentzes et al. 2019), and a fixed mean of arima, ets and theta. A
-combination's test forecast is the mean (median) of its members' test forecasts, which is what the ensemble
-model forecasts. Scores: sMAPE and MASE as `m3.py` computes them.
+those forecasts, so they are compared on the same fits: `workflow` is what `select_step` does (`forecast_pool`:
+the mean of every candidate within 10% of the best validation MAE, or the best alone); the others are the best
+single alone, the best of the top-k means and medians (k and the combiner chosen on validation: the workflow's
+rule before pooling), the mean of the top k always, pools of other widths, and a fixed mean of arima, ets and
+theta. A combination's test forecast is the mean (median) of its members' test forecasts, which is what the
+ensemble model forecasts. Scores: sMAPE and MASE as `m3.py` computes them.
 Run: `.venv/bin/python benchmarks/m3_rules.py --sample 100 --seed 1 --jobs 2` (writes candidates.pkl under --out).
 """
 
@@ -30,7 +30,7 @@ def candidates(sn: str, x: np.ndarray, xx: np.ndarray, log: str) -> dict:
     "Validation MAE and forecasts, and test forecasts, of every candidate that scores; the workflow's combination."
     from threadpoolctl import threadpool_limits
     from forecast_nb.config import TrainConfig
-    from forecast_nb.selection import best_combination, score_candidate, test_step
+    from forecast_nb.selection import forecast_pool, score_candidate, test_step
     from forecast_nb.split import chrono_split
 
     quiet()
@@ -53,10 +53,8 @@ def candidates(sn: str, x: np.ndarray, xx: np.ndarray, log: str) -> dict:
             val = c.trained.forecasts
             out["cands"][name] = {"mae": c.mae, "val": val["yhat"].to_numpy(float), "test": test}
             out["val_y"] = val["y"].to_numpy(float)
-        if len(scored) > 1:
-            combo = best_combination(cfg, scored)
-            members = [m for m, _ in combo.params["members"]]
-            out["workflow"] = (members, combo.params["combine"], combo.mae)
+        pool = forecast_pool(cfg, scored)
+        out["workflow"] = [m for m, _ in pool.params["members"]] if pool.trained else None
     return out
 
 
@@ -73,11 +71,21 @@ def _ranked(c: dict) -> list:
 
 
 def workflow(r: dict) -> np.ndarray:
-    "select_step's choice: the best single, or the workflow's best combination when it is better on validation."
-    c, best = r["cands"], _ranked(r["cands"])[0]
-    if r["workflow"] and r["workflow"][2] < c[best]["mae"]:
-        return _mean(c, r["workflow"][0], "test", r["workflow"][1])
-    return c[best]["test"]
+    "select_step's choice: the forecast pool when it formed one, else the best single."
+    c = r["cands"]
+    return _mean(c, r["workflow"], "test") if r["workflow"] else c[_ranked(c)[0]]["test"]
+
+
+def best_top_k(r: dict) -> np.ndarray:
+    "The best single, or the best top-k mean or median on validation when that is better (the rule before pooling)."
+    c, y = r["cands"], r["val_y"]
+    ranked = _ranked(c)
+    options = [(k, how) for k in range(2, len(ranked) + 1) for how in ("mean", "median") if (k, how) != (2, "median")]
+    mae = {o: _mae(y, _mean(c, ranked[: o[0]], "val", o[1])) for o in options}
+    best = min(options, key=mae.get, default=None)
+    if best is None or mae[best] >= c[ranked[0]]["mae"]:
+        return c[ranked[0]]["test"]
+    return _mean(c, ranked[: best[0]], "test", best[1])
 
 
 def top(k: int):
@@ -100,11 +108,11 @@ def fixed(names: tuple):
 
 
 RULES = {
-    "workflow (best single or best combination)": workflow,
+    "workflow (forecast_pool: within 10% of the best, else the best)": workflow,
+    "best single or best top-k mean/median on validation": best_top_k,
     "best single on validation": top(1),
     "mean of the top 2": top(2),
     "mean of the top 3": top(3),
-    "pool: within 10% of the best": pool(0.10),
     "pool: within 20% of the best": pool(0.20),
     "pool: within 50% of the best": pool(0.50),
     "mean of arima, ets, theta always": fixed(("arima", "ets", "theta")),

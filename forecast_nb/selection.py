@@ -19,8 +19,8 @@ from .backtest import BacktestResult, Trained, walk_forward
 from .registry import Gate, GateResult, blocked
 
 # %% auto #0
-__all__ = ['MIN_ORIGINS', 'log', 'validation_origins', 'score_part', 'pinned', 'model_step', 'test_step', 'Candidate',
-           'score_candidate', 'best_combination', 'Selection', 'candidate_names', 'tune_step', 'select_step',
+__all__ = ['MIN_ORIGINS', 'log', 'POOL_SHARE', 'validation_origins', 'score_part', 'pinned', 'model_step', 'test_step',
+           'Candidate', 'score_candidate', 'forecast_pool', 'Selection', 'candidate_names', 'tune_step', 'select_step',
            'confirm_step']
 
 # %% ../nbs/10b_selection.ipynb #19e78f03
@@ -143,22 +143,26 @@ def score_candidate(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str,
         return Candidate(round_, name, params, None, "failed", why, time.perf_counter() - t0)
 
 # %% ../nbs/10b_selection.ipynb #b0e86f20
-def best_combination(cfg: TrainConfig, scored: list[Trained], round_: int = 0) -> Candidate:
-    "The mean or median of the top k candidates on validation, k and the combiner chosen on validation too."
+POOL_SHARE = 0.10  # auto pools every candidate whose validation MAE is within this share of the best one's
+
+
+def forecast_pool(cfg: TrainConfig, scored: list[Trained], round_: int = 0) -> Candidate:
+    "The mean of every candidate within POOL_SHARE of the best validation MAE, as an `ensemble` candidate."
     from forecast_nb.models.ensemble import combine_forecasts
 
     if len(scored) < 2:
         return Candidate(round_, "ensemble", {}, None, "skipped", "fewer than two candidates were scored")
     ranked = sorted(scored, key=lambda t: t.scores["mae"])
-    tables = [t.forecasts for t in ranked]
-    y = tables[0]["y"].to_numpy()
-    options = [(k, how) for k in range(2, len(ranked) + 1) for how in ("mean", "median") if (k, how) != (2, "median")]
-    mae = {o: np.abs(y - combine_forecasts(tables[: o[0]], o[1])["yhat"].to_numpy()).mean() for o in options}
-    k, how = min(options, key=mae.get)
-    params = {"members": [[t.name, t.params] for t in ranked[:k]], "combine": how}
+    pool = [t for t in ranked if t.scores["mae"] <= (1 + POOL_SHARE) * ranked[0].scores["mae"]]
+    if len(pool) < 2:
+        why = f"no other candidate is within {POOL_SHARE:.0%} of {ranked[0].name}'s validation MAE: nothing to pool"
+        return Candidate(round_, "ensemble", {}, None, "skipped", why)
+    params = {"members": [[t.name, t.params] for t in pool], "combine": "mean"}
     first = ranked[0].backtest
     config = first.config | {"model": "ensemble", "params": params}
-    bt = BacktestResult(combine_forecasts(tables[:k], how), first.y, config, sum(t.backtest.seconds for t in ranked))
+    bt = BacktestResult(
+        combine_forecasts([t.forecasts for t in pool]), first.y, config, sum(t.backtest.seconds for t in pool)
+    )
     model = model_for("ensemble", cfg.horizon, **params)  # unfitted: the test step fits the recipe
     return Candidate(round_, "ensemble", params, Trained("ensemble", params, model, bt), "scored")
 
@@ -175,7 +179,7 @@ class Selection:
 
 
 def candidate_names(cfg: TrainConfig) -> list[str]:
-    "The models a run tries: auto's candidates (`ensemble` for their best combination), or the one model configured."
+    "The models a run tries: auto's candidates (`ensemble` for their forecast pool), or the one model configured."
     return list(cfg.candidates or AUTO_CANDIDATES + ("ensemble",)) if cfg.model == "auto" else [cfg.model]
 
 
@@ -221,7 +225,7 @@ def _round(cfg, df, split, params: dict, r: int) -> list[Candidate]:
     if "ensemble" not in params or r:
         return cands
     try:
-        return cands + [best_combination(cfg, [c.trained for c in cands if c.trained], r)]
+        return cands + [forecast_pool(cfg, [c.trained for c in cands if c.trained], r)]
     except ForecastNBError as e:  # e.g. candidates whose forecasts do not line up
         return cands + [Candidate(r, "ensemble", {}, None, "skipped", e.message)]
 
@@ -234,6 +238,12 @@ def _nothing_scored(cands: list[Candidate]) -> WorkflowError:
     )
 
 
+def _choice(new: list[Candidate], cands: list[Candidate]) -> Candidate:
+    "The round's forecast pool when it formed one (auto's choice), else the lowest validation MAE so far."
+    pool = [c for c in new if c.name == "ensemble" and c.trained]
+    return pool[0] if pool else min(cands, key=lambda c: c.mae)
+
+
 def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage: str | None = None) -> Selection:
     "Score the candidates, keep the best on validation, and tune while the gate fails (bounded rounds)."
     if not len(split.val):
@@ -241,8 +251,9 @@ def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage:
     params = {m: cfg.params_for(m) for m in candidate_names(cfg)}
     cands, tuning, verdict = [], [], None
     for r in range(cfg.max_tuning_rounds + 1):
-        cands += _round(cfg, df, split, params, r)
-        best = min(cands, key=lambda c: c.mae)
+        new = _round(cfg, df, split, params, r)
+        cands += new
+        best = _choice(new, cands)
         if best.trained is None:
             raise _nothing_scored(cands)
         verdict = gate.check(best.trained.scores, best.trained.naive_scores) if gate is not None else None
