@@ -30,7 +30,7 @@ def _model_factory(model):
     "A function making a fresh, unfitted copy of `model` (a Forecaster, a name, or a (name, params) pair)."
     if isinstance(model, Forecaster):
         if model.y_ is not None:
-            model = type(model)(**model.get_params())  # never carry a fit into the backtest
+            model = get_model(model.name, **model.get_params())  # never carry a fit into the backtest
         return lambda: copy.deepcopy(model)
     if isinstance(model, str):
         return lambda: get_model(model)

@@ -124,7 +124,7 @@ def _write_inputs(art: Path, df: pd.DataFrame, split: Split, feats) -> tuple[pd.
     _figure(art / "data" / "split.png", lambda: plot_split(split))
     (art / "features" / "spec.json").write_text(feats.spec.to_json())
     (art / "features" / "types.json").write_text(json.dumps(types))
-    (art / "features" / "design_summary.txt").write_text(feats.X.describe().T.to_string())
+    (art / "features" / "design_summary.txt").write_text(feats.X.describe().T.to_string() if feats.X.shape[1] else "")
     kinds = list(types.values())
     return series, {f"rows_{p}": float(r) for p, r in split.summary()["rows"].items()} | {
         "gaps_filled": float(series["gaps"]),
@@ -231,13 +231,14 @@ def _nested_runs(client, exp: str, parent: str, man: dict, now: int):
             client,
             exp,
             parent,
-            f"candidate-{c['model']}-r{c['round']}",
+            f"candidate-{c['model']}{'+features' * (c.get('features', 'none') != 'none')}-r{c['round']}",
             {f"val_{k}": c[k] for k in ("mae", "rmse", "mape", "mase", "mae_vs_naive")},
             {"model": c["model"], "model_params": json.loads(c["params"]) or {}},
             {
                 "workflow.stage": "candidate",
                 "round": c["round"],
                 "status": c.get("status"),
+                "features": c.get("features"),
                 "reason": c.get("reason") or None,
             },
             failed=c.get("status") == "failed",

@@ -78,9 +78,14 @@ def _run(args):
     print(f"\nchronological split (gap {cfg.gap}):\n{res.summary().to_string()}")
     types = list(res.features.frame.attrs["feature_types"].values())
     print(
-        f"\nfeatures: {len(types)} ({types.count('past')} past, shifted by the horizon {cfg.horizon}; "
-        f"{types.count('known')} known calendar), {res.features.warmup} warm-up rows dropped; leakage check "
-        f"passed at the end of training ({res.split.train.index[-1].date()})"
+        "\nfeatures: none (`features: {}`): the models use the target alone"
+        if not types
+        else (
+            f"\nfeatures: {len(types)} built ({types.count('past')} past, shifted by the horizon {cfg.horizon}; "
+            f"{types.count('known')} known calendar; {res.features.warmup} warm-up rows), logged with the run; leakage "
+            f"check passed at the end of training ({res.split.train.index[-1].date()}); the models that take features "
+            "are scored with and without them (the candidates' `features` column)"
+        )
     )
     if res.trained:
         _print_validation(res, cfg)

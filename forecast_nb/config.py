@@ -98,7 +98,7 @@ class TrainConfig(BaseModel):
         examples=[5],
     )
     features: dict[str, Any] | None = Field(
-        None, description="FeatureSpec fields (default: FeatureSpec.default for the data's columns)"
+        None, description="FeatureSpec fields (default: features.default_spec, features that follow the data)"
     )
     model: Literal[MODEL_NAMES + ("auto",)] = Field(
         "arima", description="the model; auto trains the candidates and keeps the best on validation"

@@ -15,13 +15,14 @@ from .decompose import stl_features
 from .freq import holiday_dates
 
 # %% auto #0
-__all__ = ['log', 'WINDOW_STATS', 'CALENDAR_PREFIX', 'FeatureSpec', 'lag_window_features', 'calendar_features', 'build_features',
-           'design_matrix', 'perturb_after', 'check_no_leakage']
+__all__ = ['log', 'WINDOW_STATS', 'CALENDAR_PREFIX', 'CALENDAR_FIELDS', 'FeatureSpec', 'lag_window_features', 'calendar_features',
+           'build_features', 'describe', 'design_matrix', 'perturb_after', 'check_no_leakage']
 
 # %% ../nbs/03_features.ipynb #9dfd2a4c
 log = logging.getLogger("forecast_nb.features")
 WINDOW_STATS = ("mean", "std", "min", "max")
 CALENDAR_PREFIX = "cal_"
+CALENDAR_FIELDS = ("dayofweek", "month", "quarter", "dayofyear", "month_end")  # FeatureSpec.calendar's choices
 
 
 def _ints(name, values, minimum=1):
@@ -46,7 +47,7 @@ class FeatureSpec:
     expanding: bool = False  # expanding mean and std of the target
     diffs: list = field(default_factory=list)  # differences y_t - y_{t-k}
     returns: list = field(default_factory=list)  # simple returns y_t / y_{t-k} - 1
-    calendar: bool = False  # day of week, month, quarter, day of year, month end
+    calendar: bool | list = False  # True: every CALENDAR_FIELDS entry; or a list of them, e.g. ["month"]
     holidays: str | None = None  # country or market code (holidays package) for a holiday flag
     decomposition: str | None = None  # None or 'stl' (past-only STL trend, seasonal, residual)
     period: int | None = None  # seasonal period for the decomposition (default: from the frequency)
@@ -86,6 +87,14 @@ class FeatureSpec:
             )
         if self.period is not None:
             _ints("period", [self.period], 2)
+        if not isinstance(self.calendar, bool) and not (
+            isinstance(self.calendar, list) and set(self.calendar) <= set(CALENDAR_FIELDS)
+        ):
+            raise ConfigError(
+                f"calendar={self.calendar!r} is neither true/false nor a list of calendar fields",
+                hint=f"use True, False or a list of {list(CALENDAR_FIELDS)}",
+                parameter="calendar",
+            )
 
     @classmethod
     def default(cls, columns=None) -> FeatureSpec:
@@ -153,6 +162,7 @@ def calendar_features(
     index: pd.DatetimeIndex,  # timestamps, past or future
     freq=None,  # the grid (default: index.freq); decides the last row's month end
     holidays: str | None = None,  # country or market code for `cal_holiday`
+    which=None,  # the CALENDAR_FIELDS to make (default: all)
 ) -> pd.DataFrame:
     "Known-future calendar features for `index`."
     freq = freq or index.freq
@@ -167,6 +177,7 @@ def calendar_features(
         "cal_dayofyear": index.day_of_year,
         "cal_month_end": month_end,
     }
+    cols = {k: v for k, v in cols.items() if which is None or k[len(CALENDAR_PREFIX) :] in which}
     if holidays:
         days = holiday_dates(holidays, range(index[0].year, index[-1].year + 1), parameter="holidays")
         cols["cal_holiday"] = index.normalize().isin(days)
@@ -192,7 +203,8 @@ def build_features(
     if spec.decomposition == "stl":
         parts.append(stl_features(df[target], spec.period, spec.stl_refit))
     if spec.calendar or spec.holidays:
-        parts.append(calendar_features(df.index, df.index.freq, spec.holidays))
+        which = spec.calendar if isinstance(spec.calendar, list) else None
+        parts.append(calendar_features(df.index, df.index.freq, spec.holidays, which))
     X = pd.concat(parts, axis=1)
     dup = X.columns[X.columns.duplicated()].tolist()
     if dup:
@@ -203,6 +215,35 @@ def build_features(
         )
     X.attrs = {"feature_types": spec.feature_types(X.columns), "target": target}
     return X
+
+# %% ../nbs/03_features.ipynb #12f1f351
+def _spans(v: list) -> str:
+    "Whole numbers as runs: [0, 1, 2, 5] -> '0-2, 5'."
+    runs = []
+    for x in v:
+        if runs and x == runs[-1][1] + 1:
+            runs[-1][1] = x
+        else:
+            runs.append([x, x])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def describe(spec: FeatureSpec) -> str:
+    "What `spec` builds, in a few words ('' when nothing): e.g. 'lags 0-11; windows 12 (mean, std); calendar month'."
+    cal = spec.calendar if isinstance(spec.calendar, list) else list(CALENDAR_FIELDS) * bool(spec.calendar)
+    parts = [
+        ", ".join(spec.indicators),
+        f"lags {_spans(spec.lags)}" * bool(spec.lags),
+        f"lags of {', '.join(spec.lag_columns)}" * bool(spec.lag_columns and spec.lags),
+        f"windows {_spans(spec.windows)} ({', '.join(spec.window_stats)})" * bool(spec.windows and spec.window_stats),
+        "expanding mean and std" * spec.expanding,
+        f"differences {_spans(spec.diffs)}" * bool(spec.diffs),
+        f"returns {_spans(spec.returns)}" * bool(spec.returns),
+        f"calendar {', '.join(cal)}" * bool(cal),
+        f"holidays {spec.holidays}" * bool(spec.holidays),
+        "STL" * (spec.decomposition == "stl"),
+    ]
+    return "; ".join(p for p in parts if p)
 
 # %% ../nbs/03_features.ipynb #8b1a9128
 def design_matrix(

@@ -14,7 +14,8 @@ from .config import TrainConfig, make_dir, runs_dir
 from .errors import ConfigError, ForecastNBError, TrackingUnavailableError, WorkflowError, first_line
 from .data import load
 from .split import Split, check_horizon, chrono_split
-from .features import FeatureSpec, build_features, design_matrix, check_no_leakage
+from .features import FeatureSpec, build_features, check_no_leakage, describe, design_matrix
+from .feature_defaults import default_spec
 from .backtest import Trained
 from .registry import Gate
 from .selection import Selection, candidate_names, select_step, test_step
@@ -38,15 +39,20 @@ class Features:
 def feature_step(cfg: TrainConfig, df: pd.DataFrame, split: Split) -> Features:
     "Build the features, align them for `cfg.horizon` steps ahead, and prove that they do not leak."
     try:
-        spec = FeatureSpec(**cfg.features) if cfg.features is not None else FeatureSpec.default(df.columns)
+        spec = FeatureSpec(**cfg.features) if cfg.features is not None else None  # {}: no features
     except TypeError as e:
         raise ConfigError(
             f"features={cfg.features!r}: {e}",
             hint="use FeatureSpec's field names: indicators, lags, windows, calendar, ...",
             parameter="features",
         ) from e
-    frame = build_features(df, spec)
+    spec = spec or default_spec(df, cfg.horizon, len(split.train))  # features that follow the data
     target = df.attrs["target"]
+    if not describe(spec):  # `features: {}`: none at all, the models use the target alone
+        frame = pd.DataFrame(index=df.index)
+        frame.attrs["feature_types"] = {}
+        return Features(spec, frame, frame, df[target], warmup=0)
+    frame = build_features(df, spec)
     X, y = design_matrix(frame, df[target], horizon=cfg.horizon)
     check_no_leakage(df, spec, origin=len(split.train) - 1, horizon=cfg.horizon)
     return Features(spec, frame, X, y, warmup=len(df) - len(X))
@@ -158,9 +164,8 @@ def run_training(
     split = chrono_split(df, val=cfg.val_size, test=cfg.test_size, gap=cfg.gap)
     check_horizon(split, cfg.horizon, cfg.step)
     feats = feature_step(cfg, df, split)
-    sel = select_step(
-        cfg, df, split, Gate.from_config(cfg.gate), storage=f"sqlite:///{runs_dir('optuna.db').resolve()}"
-    )
+    storage = f"sqlite:///{runs_dir('optuna.db').resolve()}"
+    sel = select_step(cfg, df, split, Gate.from_config(cfg.gate), storage, features=feats.spec)
     best = sel.best
     name = best.name if best else candidate_names(cfg)[0]  # no validation part: the first candidate as configured
     final = test_step(cfg, df, split, name, best.params if best else cfg.params_for(name))

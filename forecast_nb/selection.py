@@ -10,18 +10,20 @@ import time
 from dataclasses import dataclass
 import numpy as np
 import pandas as pd
+from dataclasses import asdict
 from .config import AUTO_CANDIDATES, TrainConfig
+from .features import FeatureSpec, describe
 from .errors import ForecastNBError, WorkflowError, first_line
 from .freq import season_length
 from .split import Split
-from .models import model_for
+from .models import model_class, model_for
 from .backtest import BacktestResult, Trained, walk_forward
 from .registry import Gate, GateResult, blocked
 
 # %% auto #0
 __all__ = ['MIN_ORIGINS', 'log', 'POOL_SHARE', 'validation_origins', 'score_part', 'pinned', 'model_step', 'test_step',
-           'Candidate', 'score_candidate', 'forecast_pool', 'Selection', 'candidate_names', 'tune_step', 'select_step',
-           'confirm_step']
+           'Candidate', 'score_candidate', 'forecast_pool', 'Selection', 'candidate_names', 'features_of', 'tune_step',
+           'with_features', 'select_step', 'confirm_step']
 
 # %% ../nbs/10b_selection.ipynb #19e78f03
 MIN_ORIGINS = 3  # validation origins wanted before choosing (fewer when the series has no room)
@@ -76,7 +78,7 @@ def score_part(
 
 def pinned(model) -> dict:
     "What the fit chose (ARIMA's orders, ETS's form) and the user set, as parameters: the model's defaults left out."
-    default = type(model)().get_params()
+    default = model_class(model.name)().get_params()
     return {k: v for k, v in model.pinned_params().items() if v != default.get(k)}
 
 
@@ -183,17 +185,25 @@ def candidate_names(cfg: TrainConfig) -> list[str]:
     return list(cfg.candidates or AUTO_CANDIDATES + ("ensemble",)) if cfg.model == "auto" else [cfg.model]
 
 
+def features_of(params: dict) -> str:
+    "A candidate's features in a few words: 'none', or what its FeatureSpec builds (an ensemble: its members')."
+    if "members" in params:
+        return "; ".join(f"{m}: {features_of(p)}" for m, p in params["members"] if features_of(p) != "none") or "none"
+    return describe(FeatureSpec(**params["features"])) if params.get("features") else "none"
+
+
 def _row(c: Candidate) -> dict:
     t = c.trained
     scores = {k: t.scores.get(k) for k in ("mae", "rmse", "mape", "mase")} if t else {}
     ratio = t.scores["mae"] / t.naive_scores["mae"] if t and t.naive_scores["mae"] else np.nan
-    row = {"round": c.round, "model": c.name, "status": c.status, "reason": c.reason}
-    return row | {"params": json.dumps(c.params, default=str)} | scores | {"mae_vs_naive": ratio, "seconds": c.seconds}
+    row = {"round": c.round, "model": c.name, "features": features_of(c.params), "status": c.status}
+    row |= {"reason": c.reason, "params": json.dumps(c.params, default=str)}
+    return row | scores | {"mae_vs_naive": ratio, "seconds": c.seconds}
 
 
 def _table(cands: list[Candidate]) -> pd.DataFrame:
-    cols = ["round", "model", "status", "reason", "params", "mae", "rmse", "mape", "mase", "mae_vs_naive", "seconds"]
-    return pd.DataFrame([_row(c) for c in cands], columns=cols)
+    cols = ["round", "model", "features", "status", "reason", "params", "mae", "rmse", "mape", "mase"]
+    return pd.DataFrame([_row(c) for c in cands], columns=cols + ["mae_vs_naive", "seconds"])
 
 # %% ../nbs/10b_selection.ipynb #1531dd19
 def tune_step(cfg: TrainConfig, df: pd.DataFrame, name: str, params: dict, round_: int, storage: str | None = None):
@@ -217,12 +227,17 @@ def tune_step(cfg: TrainConfig, df: pd.DataFrame, name: str, params: dict, round
     )
 
 
-def _round(cfg, df, split, params: dict, r: int) -> list[Candidate]:
-    "Score each candidate (a single configured model is never skipped: its error is the run's)."
+def _round(cfg, df, split, params: list, r: int) -> list[Candidate]:
+    "Score each (model, params): a configured model's error is the run's; a candidate's, or a fed one's, its own."
     if cfg.model != "auto":
-        return [Candidate(r, m, p, model_step(cfg, df, split, m, p), "scored") for m, p in params.items()]
-    cands = [score_candidate(cfg, df, split, m, p, r) for m, p in params.items() if m != "ensemble"]
-    if "ensemble" not in params or r:
+        return [
+            score_candidate(cfg, df, split, m, p, r)
+            if "features" in p
+            else Candidate(r, m, p, model_step(cfg, df, split, m, p), "scored")
+            for m, p in params
+        ]
+    cands = [score_candidate(cfg, df, split, m, p, r) for m, p in params if m != "ensemble"]
+    if "ensemble" not in dict(params) or r:
         return cands
     try:
         return cands + [forecast_pool(cfg, [c.trained for c in cands if c.trained], r)]
@@ -244,11 +259,34 @@ def _choice(new: list[Candidate], cands: list[Candidate]) -> Candidate:
     return pool[0] if pool else min(cands, key=lambda c: c.mae)
 
 
-def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage: str | None = None) -> Selection:
-    "Score the candidates, keep the best on validation, and tune while the gate fails (bounded rounds)."
+def with_features(cfg: TrainConfig, spec: FeatureSpec | None) -> list:
+    "The (model, params) to score: each candidate as configured, and fed `spec`'s own features where it takes them."
+    from forecast_nb.models.featured import TAKES_FEATURES, own_features
+
+    pairs = [(m, cfg.params_for(m)) for m in candidate_names(cfg)]
+    own, left_out = own_features(spec) if spec is not None else (None, [])
+    if left_out:
+        log.info("features left out (they need columns other than the series): %s", ", ".join(left_out))
+    if own is None or not describe(own):
+        return pairs
+    fed = {"features": asdict(own), "features_horizon": cfg.horizon}
+    singles = [(m, p) for m, p in pairs if m != "ensemble"]
+    extra = [(m, p | fed) for m, p in singles if m in TAKES_FEATURES and "features" not in p]
+    return singles + extra + [(m, p) for m, p in pairs if m == "ensemble"]  # the pool last: it combines the others
+
+
+def select_step(
+    cfg: TrainConfig,
+    df: pd.DataFrame,
+    split: Split,
+    gate,
+    storage: str | None = None,
+    features: FeatureSpec | None = None,
+) -> Selection:
+    "Score the candidates (and those taking features, fed `features` too), keep the best, tune while the gate fails."
     if not len(split.val):
         return Selection(None, _table([]), [], None, 0)
-    params = {m: cfg.params_for(m) for m in candidate_names(cfg)}
+    params = with_features(cfg, features)
     cands, tuning, verdict = [], [], None
     for r in range(cfg.max_tuning_rounds + 1):
         new = _round(cfg, df, split, params, r)
@@ -265,7 +303,7 @@ def select_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, gate, storage:
         single = min(singles, key=lambda c: c.mae)
         res = tune_step(cfg, df, single.name, single.params, r + 1, storage)
         tuning.append((r + 1, single.name, res))
-        params = {single.name: single.params | res.best_params}  # back to model selection with the tuned parameters
+        params = [(single.name, single.params | res.best_params)]  # back to model selection with the tuned parameters
     return Selection(best.trained, _table(cands), tuning, verdict, len(tuning))
 
 # %% ../nbs/10b_selection.ipynb #278216b9

@@ -15,6 +15,7 @@ LAYERS = [
     ["freq", "validate", "split", "metrics", "drift", "indicators", "decompose", "tracking", "guard"],
     ["data", "registry", "predlog", "studies"],
     ["features"],
+    ["feature_defaults"],
     ["prep"],
     [
         "models",
@@ -26,7 +27,7 @@ LAYERS = [
         "models.theta",
         "models.prophet",
     ],
-    ["models.lstm", "models.ensemble"],
+    ["models.lstm", "models.ensemble", "models.featured"],
     ["pyfunc", "backtest"],
     ["slot", "serve", "tuning", "tuning_runs"],
     ["bundle", "runner", "selection"],

@@ -43,6 +43,7 @@ class Forecaster:
     search: dict = {}  # param -> {"grid": [...], "low": .., "high": .., "log": bool} or {"choices": [...]}, for tuning
     native = True  # has its own prediction intervals
     needs_x_future = True  # features must be given for the forecast dates (False: X is read up to the origin)
+    takes_features = False  # uses a design matrix (ARIMA, Prophet, the LSTM); `get_model(..., features=)` feeds it
     min_train = 3
 
     @property
@@ -355,13 +356,25 @@ def get_model(
     name: str,  # naive, seasonal_naive, drift, arima, ets, theta, prophet, lstm or ensemble
     **params,
 ) -> Forecaster:  # the model's parameters, plus intervals= / conformal_size= / conformal_horizon=
-    "A new, unfitted forecaster by name."
-    return model_class(name)(**params)
+    "A new, unfitted forecaster by name (fed its own features with `features=` FeatureSpec fields)."
+    features, shift = params.pop("features", None), params.pop("features_horizon", None)
+    return _fed(model_class(name)(**params), features, shift or 1)
 
 
 def model_for(name: str, horizon: int, /, **params) -> Forecaster:
     "A new forecaster by name, sized for `horizon`-step forecasts (e.g. the LSTM's output length); `params` win."
-    return model_class(name).for_horizon(horizon, **params)
+    features, shift = params.pop("features", None), params.pop("features_horizon", None)
+    return _fed(model_class(name).for_horizon(horizon, **params), features, shift or horizon)
+
+
+def _fed(model: Forecaster, features, horizon: int) -> Forecaster:
+    "`model` as it is, or fed its own features (`models.featured.Featured`) when `features` is given."
+    if features is None:
+        return model
+    from forecast_nb.features import FeatureSpec
+
+    spec = features if isinstance(features, FeatureSpec) else FeatureSpec(**features)
+    return _class("forecast_nb.models.featured:Featured")(model, spec, horizon)
 
 
 def model_class(name: str) -> type:

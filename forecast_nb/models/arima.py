@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from ..errors import ConfigError, is_whole
 from ..freq import season_length
 from . import Forecaster, normal_bands
-from .css import css_fit, difference, start_params
+from .css import css_fit, css_start, difference, start_params
 
 # %% auto #0
 __all__ = ['log', 'REFINE', 'ndiffs', 'seasonal_strength', 'nsdiffs', 'select_order', 'ARIMA']
@@ -217,6 +217,7 @@ class ARIMA(Forecaster):
     "Seasonal ARIMA with exogenous features (statsmodels SARIMAX); automatic orders when `order` is None."
 
     name = "arima"
+    takes_features = True  # fed by `get_model("arima", features=...)`, or given X
     defaults = {
         "order": None,
         "seasonal_order": None,
@@ -294,15 +295,14 @@ def _fit(self: ARIMA, y, X):
             "trend": p["trend"] or "n",
         }
     self.order_, self.seasonal_order_, self.trend_ = chosen["order"], chosen["seasonal_order"], chosen["trend"]
-    self.res_ = _sarimax(
-        y.to_numpy(),
-        None if X is None else X.to_numpy(),
-        self.order_,
-        self.seasonal_order_,
-        self.trend_,
-        p["maxiter"],
-        counter,
-    )
+    ya, Xa, orders = y.to_numpy(), None if X is None else X.to_numpy(), (self.order_, self.seasonal_order_, self.trend_)
+    start = css_start(ya, Xa, *orders)  # a step or two from the CSS estimates instead of dozens
+    try:
+        self.res_ = _sarimax(ya, Xa, *orders, p["maxiter"], counter, start=start)
+    except (np.linalg.LinAlgError, ValueError):  # a start that breaks: SARIMAX's own
+        if start is None:
+            raise
+        self.res_ = _sarimax(ya, Xa, *orders, p["maxiter"], counter)
     self.fit_warnings_ = counter
     if counter:
         log.info(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['difference', 'css_fit', 'start_params']
+__all__ = ['difference', 'css_fit', 'start_params', 'css_start']
 
 # %% ../../nbs/05i_css.ipynb #9862ea14
 def _lagpoly(sign: float, short, seasonal, s: int) -> np.ndarray:
@@ -37,23 +37,35 @@ def difference(a, d: int, D: int = 0, period: int = 1) -> np.ndarray:
     return np.diff(a, n=d, axis=0) if d else a
 
 
+def _design(n: int, X: np.ndarray | None, c: bool) -> np.ndarray:
+    "The regression part: a column of ones for the mean (when `c`), then the regressors."
+    R = np.ones((n, int(c)))
+    return R if X is None else np.c_[R, X]
+
+
+def _residuals(x: np.ndarray, w: np.ndarray, R: np.ndarray, p: int, q: int, P: int, s: int):
+    "CSS residuals of `w` at parameters `x` (regression, AR, MA, seasonal AR, seasonal MA), and the lag polynomials."
+    from scipy.signal import lfilter
+
+    nreg = R.shape[1]
+    ar = _lagpoly(-1.0, x[nreg : nreg + p], x[nreg + p + q : nreg + p + q + P], s)
+    ma = _lagpoly(1.0, x[nreg + p : nreg + p + q], x[nreg + p + q + P :], s)
+    v = np.convolve(w - R @ x[:nreg], ar, mode="valid")  # ar(B) z_t from t = p + P·s on: lags inside the sample
+    return (lfilter([1.0], ma, v) if len(ma) > 1 else v), ar, ma
+
+
 def css_fit(w: np.ndarray, X: np.ndarray | None, p: int, q: int, P: int = 0, Q: int = 0, s: int = 0, c: bool = False):
     "CSS fit of ARMA(p,q)(P,Q)s with a mean (`c`) and regressors `X` to the differenced `w`: (AICc, estimates)."
     from scipy.optimize import minimize
-    from scipy.signal import lfilter
 
-    R = np.ones((len(w), int(c)))  # the mean and the regressors
-    R = R if X is None else np.c_[R, X]
+    R = _design(len(w), X, c)
     nreg, ncond = R.shape[1], p + P * s
     npar = nreg + p + q + P + Q + 1  # the variance too
     if len(w) - ncond <= npar + 1:
         return np.inf, None
 
     def residuals(x):
-        ar = _lagpoly(-1.0, x[nreg : nreg + p], x[nreg + p + q : nreg + p + q + P], s)
-        ma = _lagpoly(1.0, x[nreg + p : nreg + p + q], x[nreg + p + q + P :], s)
-        v = np.convolve(w - R @ x[:nreg], ar, mode="valid")  # ar(B) z_t from t = ncond on: lags inside the sample
-        return (lfilter([1.0], ma, v) if len(ma) > 1 else v), ar, ma
+        return _residuals(x, w, R, p, q, P, s)
 
     def objective(x):
         e = residuals(x)[0]
@@ -78,3 +90,17 @@ def start_params(est: np.ndarray, p: int, q: int, P: int, c: bool, k: int) -> np
         return est
     ar1 = (1 - est[1 + k : 1 + k + p].sum()) * (1 - est[1 + k + p + q : 1 + k + p + q + P].sum())
     return np.r_[est[0] * ar1, est[1:]]
+
+
+def css_start(y, X, order: tuple, seasonal_order: tuple, trend: str) -> np.ndarray | None:
+    "SARIMAX's start for a fixed order, its variance last, from a CSS fit of the differenced series; None if none."
+    (p, d, q), (P, D, Q, s) = order, seasonal_order
+    if trend not in ("n", "c"):
+        return None
+    c = trend == "c"
+    w, Xw = difference(y, d, D, s), None if X is None else difference(X, d, D, s)
+    aicc, est = css_fit(w, Xw, p, q, P, Q, s, c)
+    if not np.isfinite(aicc):
+        return None
+    e = _residuals(est, w, _design(len(w), Xw, c), p, q, P, s)[0]
+    return np.r_[start_params(est, p, q, P, c, 0 if X is None else np.shape(X)[1]), e @ e / len(e)]

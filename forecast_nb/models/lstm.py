@@ -166,6 +166,7 @@ class LSTM(Forecaster):
     "Keras LSTM on standardised changes, `horizon` steps at once; conformal intervals."
 
     name = "lstm"
+    takes_features = True  # fed by `get_model("lstm", features=...)`, or given X
     defaults = {
         "lookback": None,
         "horizon": 20,

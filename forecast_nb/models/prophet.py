@@ -58,6 +58,7 @@ class Prophet(Forecaster):
     "Prophet: piecewise-linear trend, Fourier seasonalities, holidays and regressors, MAP-fit by Stan."
 
     name = "prophet"
+    takes_features = True  # fed by `get_model("prophet", features=...)`, or given X
     defaults = {
         "growth": "linear",  # 'linear' or 'flat' trend
         "changepoint_prior_scale": 0.05,  # trend flexibility: scale of the Laplace prior on slope changes
