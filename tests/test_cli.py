@@ -83,8 +83,10 @@ def test_demo_runs_the_whole_workflow_and_says_where_everything_is(tmp_path):
     children = mlflow.search_runs(
         experiment_names=["forecast-nb"], filter_string=f"tags.mlflow.parentRunId = '{aapl['run_id']}'"
     )
-    names = {f"candidate-{m}-r0" for m in ("arima", "ets", "theta", "prophet", "lstm", "ensemble")}
-    assert names <= set(children["tags.mlflow.runName"]), set(children["tags.mlflow.runName"])
+    names = {f"candidate-{m}-r0" for m in ("arima", "ets", "theta", "prophet", "lstm")}
+    names |= {f"candidate-{m}+features-r0" for m in ("arima", "prophet", "lstm")}  # scored with and without them
+    got = set(children["tags.mlflow.runName"])
+    assert names <= got and got & {"candidate-ensemble-r0", "candidate-ensemble+features-r0"}, got
     assert set(children["tags.status"].dropna()) <= {"scored", "skipped", "failed"}
 
 

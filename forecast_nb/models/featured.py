@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from ..errors import ConfigError, FeatureError, NotFittedError, SeriesTooShortError, check_whole
-from ..features import FeatureSpec, build_features, design_matrix
+from ..features import FeatureSpec, build_features, describe, design_matrix
 from ..feature_defaults import warmup_rows
 from ..freq import check_continues
 from ..prep import exog_future
@@ -96,6 +96,9 @@ class Featured(Forecaster):
 
     def __repr__(self):
         return f"Featured({self.model!r}, horizon={self.horizon})"
+
+    def __str__(self):
+        return f"{self.model} fed its features ({describe(self.spec)})"
 
 # %% ../../nbs/05j_featured.ipynb #31277c3d
 def _features(self: Featured, y: pd.Series) -> pd.DataFrame:
