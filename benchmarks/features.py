@@ -13,7 +13,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from forecast_nb.backtest import walk_forward
 from forecast_nb.data import load
-from forecast_nb.features import FeatureSpec, build_features, default_spec
+from forecast_nb.feature_defaults import default_spec
+from forecast_nb.features import FeatureSpec, build_features
 from bench_features import median_seconds, synthetic_ohlcv
 from common import report, timed
 
