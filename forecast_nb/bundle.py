@@ -18,21 +18,11 @@ from .split import Split, plot_split
 from .features import FeatureSpec
 from .models import Forecaster, load_model
 from .backtest import Trained, deploy_decision
-from forecast_nb.tracking import (
-    code_tags,
-    data_tags,
-    ended,
-    experiment_id,
-    flat_params,
-    fluent,
-    mark_failed,
-    mlflow_client,
-    nested_run,
-    probe,
-)
+from .tracking import code_tags, data_tags, ended, experiment_id, flat_params, fluent, mark_failed
+from .tracking import mlflow_client, nested_run, probe
 from .pyfunc import log_forecaster
 from .registry import promote, register
-from .selection import confirm_step
+from .selection import confirm_step, plot_candidates
 
 # %% auto #0
 __all__ = ['Bundle', 'write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending']
@@ -142,6 +132,7 @@ def _write_selection(art: Path, sel) -> tuple[dict, dict]:
         wm = sel.best.backtest.window_metrics
         windows = {f"val_window_{k}": wm[k].astype(float).tolist() for k in ("mae", "naive_mae", "mae_ratio")}
         sel.candidates.to_csv(art / "candidates.csv", index=False)
+        _figure(art / "validation" / "candidates.png", lambda: plot_candidates(sel.candidates))
     if verdict is not None:
         verdict.table.to_csv(art / "gate.csv")
         metrics |= {f"gate_{c}": float(v) for c, v in verdict.table["value"].items() if pd.notna(v)}

@@ -22,8 +22,8 @@ from .registry import Gate, GateResult, blocked
 
 # %% auto #0
 __all__ = ['MIN_ORIGINS', 'log', 'POOL_SHARE', 'validation_origins', 'score_part', 'pinned', 'model_step', 'test_step',
-           'Candidate', 'score_candidate', 'forecast_pool', 'Selection', 'candidate_names', 'features_of', 'tune_step',
-           'with_features', 'select_step', 'confirm_step']
+           'Candidate', 'score_candidate', 'forecast_pool', 'Selection', 'candidate_names', 'features_of',
+           'plot_candidates', 'tune_step', 'with_features', 'select_step', 'confirm_step']
 
 # %% ../nbs/10b_selection.ipynb #19e78f03
 MIN_ORIGINS = 3  # validation origins wanted before choosing (fewer when the series has no room)
@@ -204,6 +204,26 @@ def _row(c: Candidate) -> dict:
 def _table(cands: list[Candidate]) -> pd.DataFrame:
     cols = ["round", "model", "features", "status", "reason", "params", "mae", "rmse", "mape", "mase"]
     return pd.DataFrame([_row(c) for c in cands], columns=cols + ["mae_vs_naive", "seconds"])
+
+
+def plot_candidates(candidates: pd.DataFrame, ax=None):
+    "Validation MAE of every scored candidate, fed its features (orange) or not (blue), beside naive's."
+    import matplotlib.pyplot as plt
+
+    t = candidates[candidates["status"] == "scored"]
+    fed = (t["features"] != "none") & (t["model"] != "ensemble")
+    label = t["model"] + np.where(fed, " + features", "") + [f" (round {r})" if r else "" for r in t["round"]]
+    ax = ax or plt.subplots(figsize=(7, 1.2 + 0.35 * len(t)))[1]
+    ax.barh(label, t["mae"], color=np.where(fed, "tab:orange", "tab:blue"))
+    naive = (t["mae"] / t["mae_vs_naive"]).median()  # every candidate is scored on the same origins
+    ax.axvline(naive, color="grey", ls="--", label=f"naive ({naive:.3g})")
+    ax.invert_yaxis()
+    ax.set(
+        xlabel="validation MAE (lower is better)",
+        title="Candidates on the validation origins, with and without features",
+    )
+    ax.legend(loc="lower right")
+    return ax
 
 # %% ../nbs/10b_selection.ipynb #1531dd19
 def tune_step(cfg: TrainConfig, df: pd.DataFrame, name: str, params: dict, round_: int, storage: str | None = None):
