@@ -30,13 +30,12 @@ def warmup_rows(df: pd.DataFrame, spec: FeatureSpec) -> int:
 
 def _within(spec: FeatureSpec, df: pd.DataFrame, budget: int) -> FeatureSpec:
     "`spec` without its indicators, lags, windows, returns and differences needing over `budget` warm-up rows."
-    head, out = df.iloc[: budget + 1], []
-    ind = {}
-    for name, params in spec.indicators.items():
-        need = warmup_rows(head, FeatureSpec(indicators={name: params}))
-        ind |= {name: params} if need <= budget else {}
-        out += [] if need <= budget else [name]
-    parts = {k: [v for v in getattr(spec, k) if v - (k == "windows") <= budget] for k in ("lags", "windows", "returns")}
+    head = df.iloc[: budget + 1]
+    need = {name: warmup_rows(head, FeatureSpec(indicators={name: p})) for name, p in spec.indicators.items()}
+    ind = {name: p for name, p in spec.indicators.items() if need[name] <= budget}
+    out = [name for name in spec.indicators if name not in ind]
+    rows = {"lags": lambda k: k, "windows": lambda w: w - 1, "returns": lambda k: k}  # warm-up rows of each part
+    parts = {k: [v for v in getattr(spec, k) if rows[k](v) <= budget] for k in rows}
     out += [f"{k[:-1]} {v}" for k in parts for v in getattr(spec, k) if v not in parts[k]]
     if out:
         log.info(

@@ -188,7 +188,8 @@ def candidate_names(cfg: TrainConfig) -> list[str]:
 def features_of(params: dict) -> str:
     "A candidate's features in a few words: 'none', or what its FeatureSpec builds (an ensemble: its members')."
     if "members" in params:
-        return "; ".join(f"{m}: {features_of(p)}" for m, p in params["members"] if features_of(p) != "none") or "none"
+        fed = {m: features_of(p) for m, p in params["members"]}
+        return "; ".join(f"{m}: {f}" for m, f in fed.items() if f != "none") or "none"
     return describe(FeatureSpec(**params["features"])) if params.get("features") else "none"
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import pickle
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -49,6 +50,14 @@ def own_features(spec: FeatureSpec) -> tuple[FeatureSpec, list]:
             out.append(f"indicator {name}")
     return FeatureSpec(**{**asdict(spec), "indicators": ind, "lag_columns": []}), out
 
+
+@lru_cache(maxsize=64)
+def _measured(spec_json: str) -> tuple[int, tuple]:
+    "A spec's warm-up rows and what it needs beyond the series, measured once per spec (models are made per refit)."
+    spec = FeatureSpec.from_json(spec_json)
+    out = tuple(own_features(spec)[1])
+    return (0 if out else warmup_rows(_series_frame(_synthetic()), spec)), out
+
 # %% ../../nbs/05j_featured.ipynb #cdc95c15
 class Featured(Forecaster):
     "`model` fed `spec`'s features of the series it holds, past ones shifted by `horizon`; a forecaster of y alone."
@@ -63,7 +72,7 @@ class Featured(Forecaster):
                 hint=f"features are for {', '.join(TAKES_FEATURES)}",
                 parameter="features",
             )
-        own, out = own_features(spec)
+        self.warmup, out = _measured(spec.to_json())
         if out:
             raise ConfigError(
                 f"features {', '.join(out)} need columns other than the series",
@@ -72,7 +81,6 @@ class Featured(Forecaster):
             )
         self.model, self.spec, self.y_, self._cache = model, spec, None, None
         self.horizon = check_whole("features_horizon", horizon, 1, hint="the forecast horizon, e.g. 5")
-        self.warmup = warmup_rows(_series_frame(_synthetic()), spec)
         self.name, self.x_columns_, self.x_types_, self.X_ = model.name, None, None, None
 
     def __getattr__(self, attr):  # the wrapped model's attributes (its orders, intervals, fit warnings)
