@@ -10,18 +10,19 @@ from dataclasses import dataclass, field, asdict, fields
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, FeatureError, LeakageError, check_whole, is_whole
-from .indicators import compute_indicators, SPECIAL
+from .indicators import compute_indicators, indicator_inputs, SPECIAL
 from .decompose import stl_features
 from .freq import holiday_dates
 
 # %% auto #0
-__all__ = ['log', 'WINDOW_STATS', 'CALENDAR_PREFIX', 'CALENDAR_FIELDS', 'FeatureSpec', 'lag_window_features', 'calendar_features',
-           'build_features', 'describe', 'design_matrix', 'perturb_after', 'check_no_leakage']
+__all__ = ['log', 'WINDOW_STATS', 'CALENDAR_PREFIX', 'KNOWN_PREFIX', 'CALENDAR_FIELDS', 'FeatureSpec', 'lag_window_features',
+           'calendar_features', 'build_features', 'describe', 'design_matrix', 'perturb_after', 'check_no_leakage']
 
 # %% ../nbs/03_features.ipynb #9dfd2a4c
 log = logging.getLogger("forecast_nb.features")
 WINDOW_STATS = ("mean", "std", "min", "max")
 CALENDAR_PREFIX = "cal_"
+KNOWN_PREFIX = "known_"  # a user column known for the forecast dates
 CALENDAR_FIELDS = ("dayofweek", "month", "quarter", "dayofyear", "month_end")  # FeatureSpec.calendar's choices
 
 
@@ -41,7 +42,8 @@ class FeatureSpec:
 
     indicators: dict = field(default_factory=dict)  # TA-Lib spec, e.g. {"rsi": {"timeperiod": 14}, "macd": {}}
     lags: list = field(default_factory=list)  # lags of the target (0 = the value itself)
-    lag_columns: list = field(default_factory=list)  # other columns lagged with the same lags (e.g. ["volume"])
+    lag_columns: list = field(default_factory=list)  # past columns of the data (e.g. ["volume"]), at `lags` (or 0)
+    known_columns: list = field(default_factory=list)  # columns known for the forecast dates (e.g. ["promo"]), as is
     windows: list = field(default_factory=list)  # rolling windows over the target
     window_stats: list = field(default_factory=lambda: list(WINDOW_STATS))  # statistics of each window
     expanding: bool = False  # expanding mean and std of the target
@@ -72,6 +74,20 @@ class FeatureSpec:
                         parameter="indicators",
                     )
         self.lags = _ints("lags", self.lags, 0)
+        for name in ("lag_columns", "known_columns"):
+            v = getattr(self, name)
+            if not isinstance(v, (list, tuple)) or not all(isinstance(c, str) and c for c in v):
+                raise ConfigError(
+                    f"{name}={v!r} must be a list of column names", hint=f'e.g. {name}=["volume"]', parameter=name
+                )
+            setattr(self, name, list(dict.fromkeys(v)))
+        both = sorted(set(self.lag_columns) & set(self.known_columns))
+        if both:
+            raise ConfigError(
+                f"column(s) {both} are declared both past (lag_columns) and known (known_columns)",
+                hint="a column is either known for the forecast dates or only up to the origin",
+                parameter="known_columns",
+            )
         for name in ("windows", "diffs", "returns"):
             setattr(self, name, _ints(name, getattr(self, name)))
         bad = [s for s in self.window_stats if s not in WINDOW_STATS]
@@ -127,22 +143,33 @@ class FeatureSpec:
         return cls(**d)
 
     def feature_types(self, columns) -> dict:
-        "`'known'` for calendar columns, `'past'` for everything else."
-        return {c: "known" if c.startswith(CALENDAR_PREFIX) else "past" for c in columns}
+        "`'known'` for calendar and known user columns, `'past'` for everything else."
+        return {c: "known" if c.startswith((CALENDAR_PREFIX, KNOWN_PREFIX)) else "past" for c in columns}
+
+    def data_columns(self) -> list:
+        "The columns of the data this spec reads besides the target: indicator inputs, past and known columns."
+        ind = [c for name in self.indicators for c in indicator_inputs(name)]
+        return list(dict.fromkeys(ind + self.lag_columns + self.known_columns))
 
 # %% ../nbs/03_features.ipynb #60bd6534
+def _column(df: pd.DataFrame, col: str, parameter: str) -> pd.Series:
+    "Column `col` of the data, or a FeatureError naming it and the spec's entry that asks for it."
+    if col not in df.columns:
+        raise FeatureError(
+            f"column {col!r} ({parameter}) is not in the data (columns: {list(df.columns)})",
+            hint=f"fix {parameter} in the FeatureSpec, or load the data with that column",
+            column=col,
+        )
+    return df[col]
+
+
 def lag_window_features(df: pd.DataFrame, spec: FeatureSpec, target: str) -> dict:
     "Lags, rolling and expanding statistics, differences and returns, as a dict of column -> array."
     y = df[target]
     cols = {}
     for col in [target] + list(spec.lag_columns):
-        if col not in df.columns:
-            raise FeatureError(
-                f"lag column {col!r} not in the data (columns: {list(df.columns)})",
-                hint="fix lag_columns in the FeatureSpec",
-                column=col,
-            )
-        for k in spec.lags:
+        _column(df, col, "lag_columns")
+        for k in spec.lags if col == target else spec.lags or [0]:
             cols[f"{col}_lag_{k}"] = df[col].shift(k).to_numpy()
     for w in spec.windows:
         roll = y.rolling(w)
@@ -205,6 +232,9 @@ def build_features(
     if spec.calendar or spec.holidays:
         which = spec.calendar if isinstance(spec.calendar, list) else None
         parts.append(calendar_features(df.index, df.index.freq, spec.holidays, which))
+    if spec.known_columns:
+        known = {KNOWN_PREFIX + c: _column(df, c, "known_columns").astype("float64") for c in spec.known_columns}
+        parts.append(pd.DataFrame(known, index=df.index))
     X = pd.concat(parts, axis=1)
     dup = X.columns[X.columns.duplicated()].tolist()
     if dup:
@@ -234,7 +264,8 @@ def describe(spec: FeatureSpec) -> str:
     parts = [
         ", ".join(spec.indicators),
         f"lags {_spans(spec.lags)}" * bool(spec.lags),
-        f"lags of {', '.join(spec.lag_columns)}" * bool(spec.lag_columns and spec.lags),
+        f"past columns {', '.join(spec.lag_columns)}" * bool(spec.lag_columns),
+        f"known columns {', '.join(spec.known_columns)}" * bool(spec.known_columns),
         f"windows {_spans(spec.windows)} ({', '.join(spec.window_stats)})" * bool(spec.windows and spec.window_stats),
         "expanding mean and std" * spec.expanding,
         f"differences {_spans(spec.diffs)}" * bool(spec.diffs),
@@ -296,10 +327,16 @@ def design_matrix(
     return X if y is None else (X, y)
 
 # %% ../nbs/03_features.ipynb #dd1a8a90
-def perturb_after(df: pd.DataFrame, origin: int, kind: str = "noise", seed: int = 0) -> pd.DataFrame:
+def perturb_after(
+    df: pd.DataFrame,
+    origin: int,
+    kind: str = "noise",
+    seed: int = 0,
+    keep=(),  # columns left as they are: known for the forecast dates
+) -> pd.DataFrame:
     "A copy of `df` with every numeric value after row position `origin` replaced by garbage."
     out = df.copy()
-    num = out.select_dtypes("number").columns
+    num = out.select_dtypes("number").columns.difference(list(keep), sort=False)
     n = len(out) - origin - 1
     if n <= 0:
         return out
@@ -327,10 +364,11 @@ def check_no_leakage(
 ) -> None:
     "`LeakageError` if a feature row <= origin or a design row <= origin + horizon moves with data after the origin."
     build = spec if callable(spec) else (lambda d: build_features(d, spec))
+    keep = () if callable(spec) else spec.known_columns  # known in advance by declaration
     with np.errstate(all="ignore"):
         clean = build(df)
         for kind in kinds:
-            dirty = build(perturb_after(df, origin, kind))
+            dirty = build(perturb_after(df, origin, kind, keep=keep))
             changed = [
                 c
                 for c in clean.columns

@@ -9,7 +9,7 @@ import pandas as pd
 from .errors import ConfigError, FeatureError
 
 # %% auto #0
-__all__ = ['OUTPUT_NAMES', 'SPECIAL', 'compute_indicators']
+__all__ = ['OUTPUT_NAMES', 'SPECIAL', 'indicator_inputs', 'compute_indicators']
 
 # %% ../nbs/03a_indicators.ipynb #27e3b028
 OUTPUT_NAMES = {  # TA-Lib output -> our suffix, for the multi-output indicators
@@ -101,6 +101,14 @@ def _volatility(df, target, params):
 
 
 SPECIAL = {"bbands": _bbands, "log_return": _log_return, "volatility": _volatility}
+
+# %% ../nbs/03a_indicators.ipynb #1e9d24e9
+def indicator_inputs(name: str) -> list[str]:
+    "The columns of the data an indicator reads besides the target (`close`): e.g. ['high', 'low'] for 'atr'."
+    if name in SPECIAL:
+        return []
+    needed = [c for v in _talib_function(name).info["input_names"].values() for c in ([v] if isinstance(v, str) else v)]
+    return [c for c in needed if c != "close"]
 
 # %% ../nbs/03a_indicators.ipynb #bf56d234
 def compute_indicators(

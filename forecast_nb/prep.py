@@ -10,10 +10,10 @@ import pandas as pd
 from .errors import ConfigError, NotFittedError, SeriesTooShortError, FeatureError, check_whole
 from .validate import check_positive
 from .freq import future_index
-from .features import FeatureSpec, build_features, calendar_features
+from .features import CALENDAR_PREFIX, KNOWN_PREFIX, FeatureSpec, build_features, calendar_features
 
 # %% auto #0
-__all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'exog_future']
+__all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'known_future', 'exog_future']
 
 # %% ../nbs/04_prep.ipynb #4376deb1
 SCALERS = ("standard", "minmax", "robust", "none")
@@ -169,12 +169,40 @@ def to_tf_dataset(windows: Windows, batch_size: int = 32, shuffle: bool = False,
         ds = ds.shuffle(len(windows.X), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
+# %% ../nbs/04_prep.ipynb #b48d2ef3
+def known_future(
+    columns: list,  # the spec's known_columns
+    future: pd.DataFrame | None,  # their values: on the forecast dates, or one row per forecast step
+    index: pd.DatetimeIndex,  # the forecast dates
+) -> pd.DataFrame:
+    "The known user columns on the forecast dates, as `known_<column>` features; a FeatureError naming what is missing."
+    hint = "give their values on the forecast dates (exog_future's future=, the request's features)"
+    if future is None or any(c not in future.columns for c in columns):
+        absent = columns if future is None else [c for c in columns if c not in future.columns]
+        raise FeatureError(
+            f"known column(s) {absent} are needed on the {len(index)} forecast date(s)", hint=hint, column=absent[0]
+        )
+    values = future[columns]
+    if isinstance(values.index, pd.DatetimeIndex):
+        values = values.reindex(index)
+    values = values.iloc[: len(index)].astype("float64")
+    bad = [c for c in columns if len(values) < len(index) or not np.isfinite(values[c].to_numpy()).all()]
+    if bad:
+        raise FeatureError(
+            f"known column {bad[0]!r} has no value (or a non-finite one) on some of the {len(index)} forecast dates"
+            f" ({index[0]:%Y-%m-%d} to {index[-1]:%Y-%m-%d})",
+            hint=hint,
+            column=bad[0],
+        )
+    return pd.DataFrame({KNOWN_PREFIX + c: values[c].to_numpy() for c in columns}, index=index)
+
 # %% ../nbs/04_prep.ipynb #612e7e68
 def exog_future(
     history: pd.DataFrame,  # the series up to the forecast origin (as `load` returns it)
     spec: FeatureSpec,  # the model's feature recipe
     horizon: int,  # steps ahead
     features: pd.DataFrame | None = None,  # build_features(history, spec), if already built
+    future: pd.DataFrame | None = None,  # spec.known_columns on the forecast dates (at least `horizon` rows)
 ) -> pd.DataFrame:
     "Design rows for the next `horizon` dates: past features from the last `horizon` rows, known ones for those dates."
     if len(history) < horizon:
@@ -188,10 +216,13 @@ def exog_future(
     fut = future_index(history.index, horizon)
     past = feats[[c for c in feats.columns if types[c] == "past"]].iloc[len(history) - horizon :]
     known = [c for c in feats.columns if types[c] == "known"]
+    cal = [c for c in known if c.startswith(CALENDAR_PREFIX)]
     parts = [past.add_suffix(f"_s{horizon}").set_axis(fut)] + (
-        [calendar_features(fut, history.index.freq, spec.holidays)[known]] if known else []
+        [calendar_features(fut, history.index.freq, spec.holidays)[cal]] if cal else []
     )
-    out = pd.concat(parts, axis=1)
+    if spec.known_columns:
+        parts.append(known_future(spec.known_columns, future, fut))
+    out = pd.concat(parts, axis=1)[[c for c in parts[0].columns] + known]
     out.attrs = {
         "feature_types": {c: "past" for c in parts[0].columns} | dict.fromkeys(known, "known"),
         "shift": horizon,

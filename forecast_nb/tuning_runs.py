@@ -50,19 +50,26 @@ class TrialLogger:
             failed=trial.state.name not in ("COMPLETE", "PRUNED"),
         )
 
-    def logged(self) -> set[tuple[str, int]]:
-        "(method, trial number) of every trial run under the parent."
-        runs = mlflow_client(self.tracking_uri).search_runs(
+    def _runs(self) -> list:
+        return mlflow_client(self.tracking_uri).search_runs(
             [self.experiment_id], f"tags.mlflow.parentRunId = '{self.parent_run_id}'", max_results=10_000
         )
+
+    def logged(self) -> set[tuple[str, int]]:
+        "(method, trial number) of every trial run under the parent."
         return {
             (r.data.tags.get("tuning.method", ""), int(r.data.params["trial_number"]))
-            for r in runs
+            for r in self._runs()
             if "trial_number" in r.data.params
         }
 
     def backfill(self, studies: dict):
-        "Log the finished trials of `studies` (method -> study) without a run: a process killed between the two."
+        """Log the finished trials of `studies` (method -> study) without a whole run: a process killed between the
+        two, or halfway through one (its run still `RUNNING`, parts of its batch missing: deleted and logged again)."""
+        c = mlflow_client(self.tracking_uri)
+        for r in self._runs():
+            if r.info.status == "RUNNING":
+                c.delete_run(r.info.run_id)
         have = self.logged()
         for m, st in studies.items():
             for t in st.get_trials(deepcopy=False):
