@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, fields
 import numpy as np
 import pandas as pd
 from .errors import ConfigError, FeatureError, LeakageError, check_whole, is_whole
-from .indicators import compute_indicators, indicator_inputs, SPECIAL
+from .indicators import compute_indicators, indicator_inputs
 from .decompose import stl_features
 from .freq import holiday_dates
 
@@ -63,16 +63,7 @@ class FeatureSpec:
                 parameter="indicators",
             )
         for name in self.indicators:
-            if name not in SPECIAL:
-                import talib
-
-                if name.upper() not in talib.get_functions():
-                    raise ConfigError(
-                        f"indicator {name!r} is not a TA-Lib function",
-                        hint="names are lower case TA-Lib functions, e.g. 'rsi', 'macd', 'bbands',"
-                        " or 'log_return', 'volatility'",
-                        parameter="indicators",
-                    )
+            indicator_inputs(name)  # a ConfigError for a name that is no indicator
         self.lags = _ints("lags", self.lags, 0)
         for name in ("lag_columns", "known_columns"):
             v = getattr(self, name)

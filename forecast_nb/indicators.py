@@ -27,8 +27,9 @@ def _talib_function(name: str):
     except Exception as e:
         raise ConfigError(
             f"indicator {name!r} is not a TA-Lib function",
-            hint="see talib.get_functions(); names are lower case, e.g. 'rsi', 'macd', 'bbands'",
-            parameter=name,
+            hint="see talib.get_functions(); names are lower case, e.g. 'rsi', 'macd', 'bbands',"
+            f" or one of {list(SPECIAL)}",
+            parameter="indicators",
         ) from e
 
 
