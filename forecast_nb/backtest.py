@@ -20,6 +20,7 @@ from .features import FeatureSpec, build_features, design_matrix
 from .prep import exog_future
 from .metrics import evaluate, mae_by_step, mase
 from .models import Forecaster, get_model
+from .models.featured import data_of
 from .registry import alias_version, load_version
 
 # %% auto #0
@@ -82,9 +83,9 @@ def _run_group(
     steps, out = gap + horizon, []
     with threadpool_limits(1):  # one BLAS thread per worker: no oversubscription
         model, first = make_model(), windows[0]
-        seen = first.train.stop
+        seen, data = first.train.stop, data_of(model, frame)  # the data columns a fed model reads itself
         if spec is None:
-            model.fit(y.iloc[first.train.start : seen])
+            model.fit(y.iloc[first.train.start : seen], None if data is None else data.iloc[first.train.start : seen])
         else:  # features from the rows up to the cutoff, built once per cutoff
             feats = build_features(frame.iloc[:seen], spec)
             X, yx = design_matrix(feats, y.iloc[:seen], horizon=steps, dropna=False)
@@ -96,11 +97,18 @@ def _run_group(
                 new = y.iloc[seen : w.train.stop]
                 if spec is not None:
                     feats = build_features(frame.iloc[: w.train.stop], spec)
-                model.update(
-                    new, None if spec is None else design_matrix(feats, horizon=steps, dropna=False).iloc[-len(new) :]
-                )
+                if spec is not None:
+                    model.update(new, design_matrix(feats, horizon=steps, dropna=False).iloc[-len(new) :])
+                else:
+                    model.update(new, None if data is None else data.iloc[seen : w.train.stop])
                 seen = w.train.stop
-            X_future = None if spec is None else exog_future(frame.iloc[:seen], spec, gap + len(w.test), features=feats)
+            if spec is not None:
+                steps_ = gap + len(w.test)  # known columns: the data's values on the forecast dates
+                X_future = exog_future(frame.iloc[:seen], spec, steps_, feats, frame.iloc[seen : seen + steps_])
+            else:  # a known column's values on the forecast dates, for a model fed it
+                X_future = (
+                    data.iloc[seen : seen + gap + len(w.test)] if model.needs_x_future and data is not None else None
+                )
             out.append((w, model.predict(gap + len(w.test), X_future, level).iloc[gap:], i == 0))
     return _forecast_table(y, out), (model if keep else None)
 

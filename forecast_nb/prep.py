@@ -202,7 +202,8 @@ def exog_future(
     spec: FeatureSpec,  # the model's feature recipe
     horizon: int,  # steps ahead
     features: pd.DataFrame | None = None,  # build_features(history, spec), if already built
-    future: pd.DataFrame | None = None,  # spec.known_columns on the forecast dates (at least `horizon` rows)
+    future: pd.DataFrame | None = None,  # spec.known_columns on the forecast dates
+    steps: int | None = None,  # the forecast dates wanted, the first `steps` of `horizon` (default: all)
 ) -> pd.DataFrame:
     "Design rows for the next `horizon` dates: past features from the last `horizon` rows, known ones for those dates."
     if len(history) < horizon:
@@ -213,8 +214,8 @@ def exog_future(
         )
     feats = build_features(history, spec) if features is None else features
     types = feats.attrs["feature_types"]
-    fut = future_index(history.index, horizon)
-    past = feats[[c for c in feats.columns if types[c] == "past"]].iloc[len(history) - horizon :]
+    fut = future_index(history.index, horizon)[: steps or horizon]
+    past = feats[[c for c in feats.columns if types[c] == "past"]].iloc[len(history) - horizon :][: len(fut)]
     known = [c for c in feats.columns if types[c] == "known"]
     cal = [c for c in known if c.startswith(CALENDAR_PREFIX)]
     parts = [past.add_suffix(f"_s{horizon}").set_axis(fut)] + (

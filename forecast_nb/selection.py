@@ -17,6 +17,7 @@ from .errors import ForecastNBError, WorkflowError, first_line
 from .freq import season_length
 from .split import Split
 from .models import model_class, model_for
+from .models.featured import data_of
 from .backtest import BacktestResult, Trained, walk_forward
 from .registry import Gate, GateResult, blocked
 
@@ -54,7 +55,7 @@ def score_part(
     cfg: TrainConfig,
     name: str,
     params: dict,
-    y: pd.Series,
+    df: pd.DataFrame,
     start: int,
     end: int,
     step=None,
@@ -64,7 +65,7 @@ def score_part(
     "Fit on the rows before `start`; forecast from origins `step` apart up to `end`, refit every `refit_every`."
     bt = walk_forward(
         model_for(name, cfg.horizon, **params),
-        y.iloc[:end],
+        df.iloc[:end],
         horizon=cfg.horizon,
         initial=start,
         step=step or cfg.step or cfg.horizon,
@@ -88,7 +89,7 @@ def model_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, para
         return None
     start, end, step = validation_origins(cfg, split, df.index)
     few = start < len(split.train) + split.gap  # origins inside training: a short series, a fit at every origin
-    t = score_part(cfg, name, params, df[df.attrs["target"]], start, end, step, 1 if few else None, partial=False)
+    t = score_part(cfg, name, params, df, start, end, step, 1 if few else None, partial=False)
     t.params = pinned(t.model)  # the final fit estimates this specification again, without searching
     return t
 
@@ -97,11 +98,10 @@ def test_step(cfg: TrainConfig, df: pd.DataFrame, split: Split, name: str, param
     "The final model: fit on training and validation, scored once over the test part, then moved on to the last row."
     if not len(split.test):
         return None
-    y = df[df.attrs["target"]]
-    t = score_part(cfg, name, params, y, len(df) - len(split.test), len(df))
-    rest = y[y.index > t.model.y_.index[-1]]
-    if len(rest):
-        t.model.update(rest)  # the deployed model forecasts from the newest observation
+    t = score_part(cfg, name, params, df, len(df) - len(split.test), len(df))
+    rest = df[df.index > t.model.y_.index[-1]]
+    if len(rest):  # the deployed model forecasts from the newest observation
+        t.model.update(rest[df.attrs["target"]], data_of(t.model, rest))
     return t
 
 # %% ../nbs/10b_selection.ipynb #80d3cfd3
@@ -280,14 +280,14 @@ def _choice(new: list[Candidate], cands: list[Candidate]) -> Candidate:
     return pool[0] if pool else min(cands, key=lambda c: c.mae)
 
 
-def with_features(cfg: TrainConfig, spec: FeatureSpec | None) -> list:
-    "The (model, params) to score: each candidate as configured, and fed `spec`'s own features where it takes them."
+def with_features(cfg: TrainConfig, spec: FeatureSpec | None, columns=()) -> list:
+    "The (model, params) to score: each candidate as configured, and fed `spec`'s features where it takes them."
     from forecast_nb.models.featured import TAKES_FEATURES, own_features
 
     pairs = [(m, cfg.params_for(m)) for m in candidate_names(cfg)]
-    own, left_out = own_features(spec) if spec is not None else (None, [])
+    own, left_out = own_features(spec, columns) if spec is not None else (None, [])
     if left_out:
-        log.info("features left out (they need columns other than the series): %s", ", ".join(left_out))
+        log.info("features left out (the data has no such columns): %s", ", ".join(left_out))
     if own is None or not describe(own):
         return pairs
     fed = {"features": asdict(own), "features_horizon": cfg.horizon}
@@ -307,7 +307,7 @@ def select_step(
     "Score the candidates (and those taking features, fed `features` too), keep the best, tune while the gate fails."
     if not len(split.val):
         return Selection(None, _table([]), [], None, 0)
-    params = with_features(cfg, features)
+    params = with_features(cfg, features, df.columns.drop(df.attrs["target"]))
     cands, tuning, verdict = [], [], None
     for r in range(cfg.max_tuning_rounds + 1):
         new = _round(cfg, df, split, params, r)

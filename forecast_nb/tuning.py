@@ -127,7 +127,7 @@ def _objective(name, base, space, method, y, cv, metric, n):
 
 def run_study(
     model: str,
-    y: pd.Series,
+    y: pd.Series | pd.DataFrame,  # the target, or a frame with it (attrs['target']) and the columns models read
     method: str,
     n_trials: int,
     cv: dict,
@@ -288,7 +288,8 @@ def tune(
     frame = data if isinstance(data, pd.DataFrame) else data.to_frame()
     target = frame.attrs.get("target") or frame.columns[0]
     sp = chrono_split(frame, val=val, test=test)
-    y = pd.concat([sp.train, sp.val])[target]
+    y = pd.concat([sp.train, sp.val])  # with the columns a model fed features of them reads
+    y.attrs = frame.attrs | {"target": target}
     cv = {"horizon": 5, "initial": len(sp.train)} | (cv or {})
     check_horizon(sp, cv["horizon"], cv.get("step"))
     if metric not in ("mae", "rmse", "mape", "smape", "mase", "r2"):

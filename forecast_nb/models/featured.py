@@ -12,57 +12,74 @@ import numpy as np
 import pandas as pd
 from ..errors import ConfigError, FeatureError, NotFittedError, SeriesTooShortError, check_whole
 from ..features import FeatureSpec, build_features, describe, design_matrix
+from ..indicators import indicator_inputs
 from ..feature_defaults import warmup_rows
 from ..freq import check_continues
 from ..prep import exog_future
 from . import LEVELS, Forecaster, load_model
 
 # %% auto #0
-__all__ = ['TAKES_FEATURES', 'own_features', 'Featured']
+__all__ = ['TAKES_FEATURES', 'own_features', 'data_of', 'Featured']
 
 # %% ../../nbs/05j_featured.ipynb #b450585d
 TAKES_FEATURES = ("arima", "prophet", "lstm")  # the models that use features; the others are univariate
 
 
-def _series_frame(y: pd.Series) -> pd.DataFrame:
-    "The one-column frame features are built from, its target named."
+def _frame(y: pd.Series, X: pd.DataFrame | None = None) -> pd.DataFrame:
+    "The frame features are built from: the series, its target named, beside the data columns a model reads."
     name = y.name if isinstance(y.name, str) else "y"
-    df = y.rename(name).to_frame()
+    df = y.rename(name).to_frame() if X is None else pd.concat([y.rename(name), X], axis=1)
     df.attrs["target"] = name
     return df
 
 
-def _synthetic(n: int = 1000) -> pd.Series:
-    "A positive random walk on a daily grid: what a spec's warm-up and columns are measured on."
-    rng = np.random.default_rng(0)
-    y = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    return pd.Series(y, index=pd.date_range("2000-01-01", periods=n, freq="D"), name="y")
+def _synthetic(columns=(), n: int = 1000) -> pd.DataFrame:
+    "A positive random walk on a daily grid, `columns` beside it: what a spec's warm-up is measured on."
+    y = pd.Series(100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, n))), name="y")
+    y.index = pd.date_range("2000-01-01", periods=n, freq="D")
+    X = pd.DataFrame({c: y * {"high": 1.01, "low": 0.99}.get(c, 1.0) for c in columns}, index=y.index)
+    return _frame(y, X if len(columns) else None)
 
 
-def own_features(spec: FeatureSpec) -> tuple[FeatureSpec, list]:
-    "The part of `spec` a series gives by itself, and what it leaves out (lag columns, indicators of other columns)."
-    frame, out, ind = _series_frame(_synthetic(60)), [f"lag column {c}" for c in spec.lag_columns], {}
-    for name, params in spec.indicators.items():
-        try:
-            build_features(frame, FeatureSpec(indicators={name: params}))
-            ind[name] = params
-        except FeatureError:
-            out.append(f"indicator {name}")
-    return FeatureSpec(**{**asdict(spec), "indicators": ind, "lag_columns": []}), out
+def own_features(spec: FeatureSpec, columns=()) -> tuple[FeatureSpec, list]:
+    "The part of `spec` the series and the data's other `columns` give, and what it leaves out (and what is missing)."
+    have, out = set(columns), []
+    for name in spec.indicators:
+        if missing := sorted(set(indicator_inputs(name)) - have):
+            out.append(f"indicator {name} (needs {', '.join(missing)})")
+    out += [f"column {c}" for c in spec.lag_columns + spec.known_columns if c not in have]
+    kept = {
+        "indicators": {n: p for n, p in spec.indicators.items() if set(indicator_inputs(n)) <= have},
+        "lag_columns": [c for c in spec.lag_columns if c in have],
+        "known_columns": [c for c in spec.known_columns if c in have],
+    }
+    return FeatureSpec(**asdict(spec) | kept), out
 
 
 @lru_cache(maxsize=64)
-def _measured(spec_json: str) -> tuple[int, tuple]:
-    "A spec's warm-up rows and what it needs beyond the series, measured once per spec (models are made per refit)."
+def _warmup(spec_json: str) -> int:
+    "A spec's warm-up rows, measured once per spec (models are made per refit)."
     spec = FeatureSpec.from_json(spec_json)
-    out = tuple(own_features(spec)[1])
-    return (0 if out else warmup_rows(_series_frame(_synthetic()), spec)), out
+    return warmup_rows(_synthetic(spec.data_columns()), spec)
+
+
+def data_of(model, frame: pd.DataFrame) -> pd.DataFrame | None:
+    "The columns of the data `model` reads itself (a fed model's `data_columns`), or None when it reads none."
+    cols = list(getattr(model, "data_columns", ()))
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise FeatureError(
+            f"{model.name}'s features read column(s) {missing}, which the data does not have"
+            f" (columns: {list(frame.columns)})",
+            hint="load the data with those columns, or leave them out of the features",
+            column=missing[0],
+        )
+    return frame[cols] if cols else None
 
 # %% ../../nbs/05j_featured.ipynb #cdc95c15
 class Featured(Forecaster):
-    "`model` fed `spec`'s features of the series it holds, past ones shifted by `horizon`; a forecaster of y alone."
+    "`model` fed `spec`'s features of the history it holds, past ones shifted by `horizon`; a forecaster of y."
 
-    needs_x_future = False  # the features come from the history it holds
     takes_features = False  # already fed
 
     def __init__(self, model: Forecaster, spec: FeatureSpec, horizon: int):
@@ -72,16 +89,12 @@ class Featured(Forecaster):
                 hint=f"features are for {', '.join(TAKES_FEATURES)}",
                 parameter="features",
             )
-        self.warmup, out = _measured(spec.to_json())
-        if out:
-            raise ConfigError(
-                f"features {', '.join(out)} need columns other than the series",
-                hint="a model builds features from its own series: lags, windows, returns, calendar, STL",
-                parameter="features",
-            )
-        self.model, self.spec, self.y_, self._cache = model, spec, None, None
+        self.model, self.spec, self.y_, self.X_, self._cache = model, spec, None, None, None
+        self.warmup = _warmup(spec.to_json())
+        self.data_columns = tuple(spec.data_columns())  # read from the data at every fit and update
+        self.needs_x_future = bool(spec.known_columns)  # their values on the forecast dates, at every forecast
         self.horizon = check_whole("features_horizon", horizon, 1, hint="the forecast horizon, e.g. 5")
-        self.name, self.x_columns_, self.x_types_, self.X_ = model.name, None, None, None
+        self.name, self.x_columns_, self.x_types_ = model.name, None, None
 
     def __getattr__(self, attr):  # the wrapped model's attributes (its orders, intervals, fit warnings)
         if attr.startswith("__") or attr == "model":
@@ -109,18 +122,37 @@ class Featured(Forecaster):
         return f"{self.model} fed its features ({describe(self.spec)})"
 
 # %% ../../nbs/05j_featured.ipynb #31277c3d
-def _features(self: Featured, y: pd.Series) -> pd.DataFrame:
-    "The feature frame of `y`, kept for the history the model holds (an update and the forecast after it share it)."
+def _features(self: Featured, y: pd.Series, X: pd.DataFrame | None) -> pd.DataFrame:
+    "The feature frame of the history, kept for the history the model holds (an update and a forecast share it)."
     key = (len(y), y.index[-1])
     if self._cache is None or self._cache[0] != key:
-        self._cache = key, build_features(_series_frame(y), self.spec)
+        self._cache = key, build_features(_frame(y, X), self.spec)
     return self._cache[1]
+
+
+def _columns(self: Featured, X, y: pd.Series, call: str) -> pd.DataFrame | None:
+    "The data columns the spec reads, on `y`'s dates, from `X` (None when it reads none)."
+    cols = list(self.data_columns)
+    if not cols and X is None:
+        return None
+    if not cols:
+        raise FeatureError(f"{self.name} builds its features from the series: X is not taken", hint=f"{call} without X")
+    if X is None:
+        raise FeatureError(
+            f"{self.name}'s features read column(s) {cols} of the data",
+            hint=f"{call} with X holding them on the series' dates",
+            column=cols[0],
+        )
+    X = data_of(self, X)
+    X = X.reindex(y.index) if isinstance(X.index, pd.DatetimeIndex) else X.set_axis(y.index[: len(X)])
+    for c in cols:
+        if not np.isfinite(X[c].to_numpy(dtype="float64")).all():
+            raise FeatureError(f"column {c!r} has no value (or a non-finite one) on some dates", column=c)
+    return X.astype("float64")
 
 
 def _fit(self: Featured, y, X=None) -> Featured:
     "Fit the model on the rows whose features are complete (after the warm-up and the shift)."
-    if X is not None:
-        raise FeatureError(f"{self.name} builds its features from the series: X is not taken", hint="fit(y) without X")
     if not isinstance(y, pd.Series) or not isinstance(y.index, pd.DatetimeIndex):
         raise ConfigError("y must be a Series on a DatetimeIndex", hint="pass load(...)[target]", parameter="y")
     if len(y) < self.min_train:
@@ -130,9 +162,10 @@ def _fit(self: Featured, y, X=None) -> Featured:
             hint="use a longer training part, or fewer lags and shorter windows",
             rows=len(y),
         )
-    Xd, yd = design_matrix(_features(self, y), y, horizon=self.horizon)
+    X, self._cache = _columns(self, X, y, "fit(y)"), None
+    Xd, yd = design_matrix(_features(self, y, X), y, horizon=self.horizon)
     self.model.fit(yd, Xd)
-    self.y_ = y.astype("float64")
+    self.y_, self.X_ = y.astype("float64"), X
     return self
 
 
@@ -145,23 +178,26 @@ def _update(self: Featured, y_new, X_new=None) -> Featured:
         return self
     index = check_continues(self.y_.index, y_new.index)
     y_new = pd.Series(y_new.to_numpy(dtype="float64"), index=index, name=self.y_.name)
+    X_new = _columns(self, X_new, y_new, "update(y_new)")
     full = pd.concat([self.y_, y_new])
     full.index.freq = self.y_.index.freq
-    X = design_matrix(_features(self, full), horizon=self.horizon, dropna=False).iloc[-len(y_new) :]
-    self.model.update(y_new, X)
-    self.y_ = full
+    X = None if X_new is None else pd.concat([self.X_, X_new])
+    self.model.update(
+        y_new, design_matrix(_features(self, full, X), horizon=self.horizon, dropna=False).iloc[-len(y_new) :]
+    )
+    self.y_, self.X_ = full, X
     return self
 
 
 def _predict(self: Featured, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
-    "Forecast `h` steps (at most the shift): the design rows built from the history it holds."
-    if X_future is not None:
-        raise FeatureError(f"{self.name} builds its features from the series: X_future is not taken")
+    "Forecast `h` steps (at most the shift): the design rows from the history it holds (and the known columns' values)."
+    if X_future is not None and not self.needs_x_future:
+        raise FeatureError(f"{self.name} builds its features from the history it holds: X_future is not taken")
     if self.y_ is None:
         raise NotFittedError(f"{self.name} used before fit", hint="call .fit(y) first")
     h = check_whole("h", h, 1, self.max_horizon, hint=f"at most the features' horizon, {self.max_horizon}")
-    frame = _series_frame(self.y_)
-    Xf = exog_future(frame, self.spec, self.horizon, features=_features(self, self.y_)).iloc[:h]
+    feats = _features(self, self.y_, self.X_)
+    Xf = exog_future(_frame(self.y_, self.X_), self.spec, self.horizon, feats, X_future, steps=h)
     return self.model.predict(h, Xf, level)
 
 
