@@ -15,19 +15,22 @@ from .models import LEVELS, Forecaster, load_model
 from .freq import future_index
 
 # %% auto #0
-__all__ = ['forecast_request', 'history_series', 'on_clock', 'condition', 'request_horizon', 'forecast_from', 'signature',
-           'log_forecaster']
+__all__ = ['forecast_request', 'history_series', 'on_clock', 'request_columns', 'condition', 'request_horizon', 'forecast_from',
+           'example_request', 'signature', 'log_forecaster']
 
 # %% ../nbs/10a_pyfunc.ipynb #d0dc80ba
 def forecast_request(
     horizon: int,  # steps ahead
-    history: pd.Series | None = None,  # recent observations to condition on (they continue the model's series)
+    history: pd.Series | pd.DataFrame | None = None,  # recent observations (a frame: the columns the model reads)
     features: pd.DataFrame | None = None,  # known-future feature values on the forecast dates
     level=LEVELS,  # interval levels
 ) -> pd.DataFrame:
     "The pyfunc input for one forecast."
     row = {"horizon": int(horizon), "level": json.dumps([float(lv) for lv in level])}
-    if history is not None:
+    if isinstance(history, pd.DataFrame):
+        rows = history.astype("float64").to_dict(orient="index")
+        row["history"] = json.dumps({pd.Timestamp(k).isoformat(): v for k, v in rows.items()})
+    elif history is not None:
         row["history"] = json.dumps({pd.Timestamp(k).isoformat(): float(v) for k, v in history.items()})
     if features is not None:
         row["features"] = features.to_json(orient="split", date_format="iso", double_precision=15)
@@ -39,11 +42,12 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
-def history_series(value) -> pd.Series:
-    "A request's history (JSON text, or a mapping date -> value) as a Series, each date with its own zone; checked."
+def history_series(value) -> pd.Series | pd.DataFrame:
+    """A request's history (JSON text, or a mapping date -> value, or date -> {column: value}) as a Series (a frame),
+    each date with its own zone; checked."""
     try:
         d = json.loads(value) if isinstance(value, (str, bytes)) else value
-        d = dict(d.items())
+        d = d.to_dict(orient="index") if isinstance(d, pd.DataFrame) else dict(d.items())  # a frame: its rows
     except (TypeError, ValueError, AttributeError) as e:
         raise ConfigError(
             f"history is not a JSON object of date: value ({e})",
@@ -52,7 +56,11 @@ def history_series(value) -> pd.Series:
         ) from e
     try:
         ts = [pd.Timestamp(k) for k in d]  # out of pandas' range: a ValueError too
-        values = np.array([float(v) for v in d.values()], dtype="float64")
+        rows = list(d.values())
+        if rows and all(isinstance(r, dict) for r in rows):  # rows of columns: a model reading other columns
+            values = pd.DataFrame.from_records(rows).astype("float64")
+        else:
+            values = np.array([float(v) for v in rows], dtype="float64")
         if any(pd.isna(t) for t in ts):
             raise ValueError("a date is missing (NaT)")
     except (TypeError, ValueError, OverflowError) as e:
@@ -72,12 +80,17 @@ def history_series(value) -> pd.Series:
                 hint="send the observations in time order, each date once",
                 parameter="history",
             )
-    if not np.isfinite(values).all():
-        raise ConfigError("history holds NaN or infinite values", hint="send numbers only", parameter="history")
-    return pd.Series(values, index=pd.Index(ts, dtype=object), dtype="float64")
+    if not np.isfinite(np.asarray(values)).all():
+        raise ConfigError(
+            "history holds NaN or infinite values (or a row without a column the others have)",
+            hint="send numbers only, the same columns in every row",
+            parameter="history",
+        )
+    index = pd.Index(ts, dtype=object)
+    return values.set_axis(index) if isinstance(values, pd.DataFrame) else pd.Series(values, index=index)
 
 
-def on_clock(history: pd.Series, tz) -> pd.Series:
+def on_clock(history: pd.Series | pd.DataFrame, tz) -> pd.Series | pd.DataFrame:
     "`history` on the model's clock `tz`: zoned dates converted to it; without a zone, the dates' wall-clock times."
 
     def move(t: pd.Timestamp) -> pd.Timestamp:
@@ -92,23 +105,42 @@ def on_clock(history: pd.Series, tz) -> pd.Series:
             hint="send each date once, in time order",
             parameter="history",
         )
-    return pd.Series(history.to_numpy(dtype="float64"), index=idx)
+    return history.set_axis(idx).astype("float64")
 
 
-def _history(value, tz=None) -> pd.Series | None:
+def _history(value, tz=None) -> pd.Series | pd.DataFrame | None:
     "The request's history on the clock `tz`, or None when it sends none."
     return None if _missing(value) else on_clock(history_series(value), tz)
 
 # %% ../nbs/10a_pyfunc.ipynb #a8896b7e
-def condition(model: Forecaster, history: pd.Series | None) -> Forecaster:
+def request_columns(model: Forecaster) -> dict:
+    "What a request must send `model`: the columns of each history row, the columns known for the forecast dates."
+    reads = list(getattr(model, "data_columns", ()))
+    if reads:
+        known = list(model.spec.known_columns)
+    else:
+        known = list(getattr(model, "x_columns_", None) or []) if model.needs_x_future else []
+    return {"history": [model.y_.name or "y"] + reads if reads else [], "features": known}
+
+
+def condition(model: Forecaster, history: pd.Series | pd.DataFrame | None) -> Forecaster:
     "A copy of `model` updated with the observations of `history` it has not seen (parameters unchanged)."
     if history is None or not len(history):
         return model
     new = history[history.index > model.y_.index[-1]]
     if not len(new):
         return model
-    m = copy.deepcopy(model)
-    return m.update(new)
+    need = request_columns(model)["history"]
+    have = list(new.columns) if isinstance(new, pd.DataFrame) else []
+    if need and not set(need) <= set(have) or have and (model.y_.name or "y") not in have:
+        cols = need or [model.y_.name or "y"]
+        raise ConfigError(
+            f"history rows need column(s) {[c for c in cols if c not in have]}: this model reads {cols}",
+            hint="send history as date -> {" + ", ".join(f'"{c}": value' for c in cols) + "}",
+            parameter="history",
+        )
+    y_new = new[model.y_.name or "y"] if have else new
+    return copy.deepcopy(model).update(y_new, new[need[1:]] if need else None)
 
 
 def _levels(value) -> tuple:
@@ -200,6 +232,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'forecast_nb.pyfunc' has no attribute {name!r}")
 
 # %% ../nbs/10a_pyfunc.ipynb #8664f451
+def example_request(model: Forecaster) -> pd.DataFrame:
+    "A request `model` answers, the logged model's example: its known-future columns held at their last values."
+    h, known, last = min(5, model.max_horizon or 5), request_columns(model)["features"], getattr(model, "X_", None)
+    values = {c: float(last[c].iloc[-1]) if last is not None and c in last else 0.0 for c in known}
+    future = pd.DataFrame(values, index=future_index(model.y_.index, h)) if known else None
+    return forecast_request(h, features=future)
+
+
 def signature():
     "The pyfunc's signature: the request columns in, the forecast frame out."
     from mlflow.models import ModelSignature
@@ -242,7 +282,7 @@ def log_forecaster(
             python_model=ForecastNBModel(),
             artifacts=artifacts,
             signature=signature(),
-            input_example=forecast_request(min(5, model.max_horizon or 5)),
+            input_example=example_request(model),
             pip_requirements=[f"forecast-nb=={forecast_nb.__version__}"],
             metadata={"forecast_nb_model": model.name} | (metadata or {}),
         )

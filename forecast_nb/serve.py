@@ -4,6 +4,7 @@
 
 # %% ../nbs/13_serve.ipynb #fba200e9
 from __future__ import annotations
+import copy
 import json
 import logging
 import os
@@ -22,11 +23,12 @@ from .config import default_tracking_uri
 from .errors import ForecastNBError, RegistryError
 from .guard import MAX_BODY_BYTES, BodyLimit, check_bind, redact_logs
 from .predlog import PredictionLog, naive
-from .pyfunc import history_series, request_horizon
+from .pyfunc import history_series, request_columns, request_horizon
 from .slot import Deployed, ModelSlot
 
 # %% auto #0
-__all__ = ['Number', 'Level', 'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'create_app', 'serve']
+__all__ = ['Number', 'Level', 'ForecastRequestBase', 'request_model', 'Interval', 'ForecastResponse', 'request_schema',
+           'create_app', 'serve']
 
 # %% ../nbs/13_serve.ipynb #f5d68d7a
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a JSON number: not "5", not true, not NaN
@@ -38,13 +40,16 @@ class ForecastRequestBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"horizon": 5, "level": [80, 95]}]})
     level: list[Level] = Field(default=[80.0, 95.0], max_length=5, description="interval levels in percent")
-    history: dict[datetime, Number] | None = Field(
+    history: dict[datetime, Number | dict[str, Number]] | None = Field(
         default=None,
         max_length=100_000,
-        description="recent observations, date -> value in increasing date order, continuing the model's series",
+        description="recent observations, date -> value in increasing date order, continuing the model's series;"
+        " date -> {column: value} rows for a model that reads other columns (`GET /model`'s request.history)",
     )
     features: dict[str, list[Number]] | None = Field(
-        default=None, max_length=500, description="known-future feature values: column -> one value per forecast date"
+        default=None,
+        max_length=500,
+        description="known-future values: column -> one value per forecast date (`GET /model`'s request.features)",
     )
 
     @field_validator("history")
@@ -138,6 +143,23 @@ def _response(dep: Deployed, rid: str, origin, fc: pd.DataFrame) -> dict:
         "yhat": fc["yhat"].tolist(),
         "intervals": {lv: {"lo": fc[f"lo_{lv}"].tolist(), "hi": fc[f"hi_{lv}"].tolist()} for lv in levels},
     }
+
+# %% ../nbs/13_serve.ipynb #6a4d7858
+def request_schema(schema: dict, dep: Deployed | None) -> dict:
+    "The OpenAPI `schema` with the request's fields described for the served model: the columns it needs, if any."
+    if dep is None:
+        return schema
+    schema, need = copy.deepcopy(schema), request_columns(dep.model)
+    body = schema["components"]["schemas"]["ForecastRequest"]
+    if need["history"]:
+        body["properties"]["history"]["description"] += (
+            f". This model reads {need['history']}: each row is an object of them, e.g. "
+            + json.dumps({"2024-01-02": dict.fromkeys(need["history"], 1.0)})
+        )
+    if need["features"]:
+        body["properties"]["features"]["description"] += f". This model needs {need['features']}: required"
+        body["required"] = sorted(set(body.get("required", [])) | {"features"})
+    return schema
 
 # %% ../nbs/13_serve.ipynb #f54c564c
 def create_app(
@@ -250,7 +272,7 @@ def create_app(
 
     @app.get("/openapi.json", dependencies=auth, include_in_schema=False)
     def openapi() -> dict:
-        return app.openapi()
+        return request_schema(app.openapi(), slot.current)
 
     @app.get("/docs", dependencies=auth, include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -15,7 +15,7 @@ import pandas as pd
 from .config import default_tracking_uri
 from .errors import ForecastNBError, RegistryError, first_line, redact
 from .models import LEVELS, Forecaster
-from .pyfunc import forecast_from
+from .pyfunc import forecast_from, request_columns
 
 # %% auto #0
 __all__ = ['log', 'Deployed', 'load_deployed', 'ModelSlot']
@@ -48,6 +48,7 @@ class Deployed:
             "last_observation": self.model.y_.index[-1].isoformat(),
             "horizon": m.get("horizon"),
             "max_horizon": self.model.max_horizon,
+            "request": request_columns(self.model),  # the columns of each history row, the known-future columns
             "metrics": m.get("metrics", {}),
             "loaded_at": self.loaded_at,
         }
@@ -56,7 +57,7 @@ class Deployed:
         self,
         horizon: int,  # steps ahead
         level=LEVELS,  # interval levels
-        history: pd.Series | None = None,  # recent observations continuing the model's series
+        history: pd.Series | pd.DataFrame | None = None,  # recent observations (rows of columns, if it reads them)
         features: dict | None = None,  # column -> values on the forecast dates
     ) -> tuple[pd.Timestamp, pd.DataFrame]:
         "The origin and the forecast (yhat, lo_L, hi_L on the forecast dates), from `pyfunc.forecast_from`."
