@@ -23,6 +23,7 @@ from .tracking import mlflow_client, nested_run, probe
 from .pyfunc import log_forecaster
 from .registry import promote, register
 from .selection import confirm_step, plot_candidates
+from .importance import plot_importance
 
 # %% auto #0
 __all__ = ['Bundle', 'write_bundle', 'model_name', 'Logged', 'upload', 'pending_dir', 'upload_pending']
@@ -133,6 +134,9 @@ def _write_selection(art: Path, sel) -> tuple[dict, dict]:
         windows = {f"val_window_{k}": wm[k].astype(float).tolist() for k in ("mae", "naive_mae", "mae_ratio")}
         sel.candidates.to_csv(art / "candidates.csv", index=False)
         _figure(art / "validation" / "candidates.png", lambda: plot_candidates(sel.candidates))
+    if sel.importance is not None:  # the feature groups the (best fed) model relies on
+        sel.importance.to_csv(art / "validation" / "feature_importance.csv", index=False)
+        _figure(art / "validation" / "feature_importance.png", lambda: plot_importance(sel.importance))
     if verdict is not None:
         verdict.table.to_csv(art / "gate.csv")
         metrics |= {f"gate_{c}": float(v) for c, v in verdict.table["value"].items() if pd.notna(v)}

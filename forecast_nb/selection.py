@@ -18,6 +18,7 @@ from .freq import season_length
 from .split import Split
 from .models import model_class, model_for
 from .models.featured import data_of
+from .importance import group_importance
 from .backtest import BacktestResult, Trained, walk_forward
 from .registry import Gate, GateResult, blocked
 
@@ -178,6 +179,7 @@ class Selection:
     tuning: list  # (round, model, TuningResult)
     verdict: object | None  # the gate's GateResult for `best` (None: gate off or no validation part)
     rounds: int
+    importance: pd.DataFrame | None = None  # the feature groups the best fed candidate relies on (None: none fed)
 
 
 def candidate_names(cfg: TrainConfig) -> list[str]:
@@ -325,7 +327,25 @@ def select_step(
         res = tune_step(cfg, df, single.name, single.params, r + 1, storage)
         tuning.append((r + 1, single.name, res))
         params = [(single.name, single.params | res.best_params)]  # back to model selection with the tuned parameters
-    return Selection(best.trained, _table(cands), tuning, verdict, len(tuning))
+    return Selection(
+        best.trained, _table(cands), tuning, verdict, len(tuning), _importance(cfg, df, split, cands, best)
+    )
+
+
+def _importance(cfg: TrainConfig, df: pd.DataFrame, split: Split, cands: list, best: Candidate):
+    "What the chosen model's features are worth group by group; the best fed candidate's when it is not fed."
+    fed = [c for c in cands if c.trained and "features" in c.params]
+    if not fed:
+        return None
+    pick = best if best in fed else min(fed, key=lambda c: c.mae)
+    start, end, step = validation_origins(cfg, split, df.index)
+    try:
+        table = group_importance(model_for(pick.name, cfg.horizon, **pick.params), df, start, end, step)
+    except ForecastNBError as e:
+        log.info("feature importance skipped: %s", e.message)
+        return None
+    table.attrs["chosen"] = pick is best
+    return table
 
 # %% ../nbs/10b_selection.ipynb #278216b9
 def confirm_step(cfg: TrainConfig, final: Trained | None) -> tuple[GateResult | None, dict | None]:

@@ -28,7 +28,7 @@ LAYERS = [
         "models.prophet",
     ],
     ["models.lstm", "models.ensemble", "models.featured"],
-    ["pyfunc", "backtest"],
+    ["pyfunc", "backtest", "importance"],
     ["slot", "serve", "tuning", "tuning_runs"],
     ["bundle", "runner", "selection"],
     ["pipeline", "batch", "schedule"],
