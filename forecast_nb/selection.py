@@ -254,9 +254,7 @@ def _round(cfg, df, split, params: list, r: int) -> list[Candidate]:
     "Score each (model, params): a configured model's error is the run's; a candidate's, or a fed one's, its own."
     if cfg.model != "auto":
         return [
-            score_candidate(cfg, df, split, m, p, r)
-            if "features" in p
-            else Candidate(r, m, p, model_step(cfg, df, split, m, p), "scored")
+            score_candidate(cfg, df, split, m, p, r) if "features" in p else _configured(cfg, df, split, m, p, r)
             for m, p in params
         ]
     cands = [score_candidate(cfg, df, split, m, p, r) for m, p in params if m != "ensemble"]
@@ -266,6 +264,13 @@ def _round(cfg, df, split, params: list, r: int) -> list[Candidate]:
         return cands + [forecast_pool(cfg, [c.trained for c in cands if c.trained], r)]
     except ForecastNBError as e:  # e.g. candidates whose forecasts do not line up
         return cands + [Candidate(r, "ensemble", {}, None, "skipped", e.message)]
+
+
+def _configured(cfg, df, split, name: str, params: dict, r: int) -> Candidate:
+    "The configured model scored, timed: its error is the run's."
+    t0 = time.perf_counter()
+    t = model_step(cfg, df, split, name, params)
+    return Candidate(r, name, params, t, "scored", seconds=time.perf_counter() - t0)
 
 
 def _nothing_scored(cands: list[Candidate]) -> WorkflowError:
