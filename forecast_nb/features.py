@@ -300,10 +300,14 @@ def design_matrix(
             column=past[0],
         )
     known = [c for c in features.columns if types[c] == "known"]
-    shifted = features[past].shift(shift).add_suffix(f"_s{shift}")
-    X = pd.concat([shifted, features[known]], axis=1)
+    cols = {}  # column by column in numpy: a backtest builds one design per cutoff
+    for c in past:
+        v, s = features[c].to_numpy(), np.full(len(features), np.nan)
+        s[shift:] = v[: max(len(v) - shift, 0)]
+        cols[f"{c}_s{shift}"] = s
+    X = pd.DataFrame(cols | {c: features[c].to_numpy() for c in known}, index=features.index)
     X.attrs = {
-        "feature_types": dict.fromkeys(shifted.columns, "past") | dict.fromkeys(known, "known"),
+        "feature_types": {f"{c}_s{shift}": "past" for c in past} | dict.fromkeys(known, "known"),
         "shift": shift,
         "horizon": horizon,
     }

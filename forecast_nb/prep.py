@@ -215,17 +215,20 @@ def exog_future(
     feats = build_features(history, spec) if features is None else features
     types = feats.attrs["feature_types"]
     fut = future_index(history.index, horizon)[: steps or horizon]
-    past = feats[[c for c in feats.columns if types[c] == "past"]].iloc[len(history) - horizon :][: len(fut)]
-    known = [c for c in feats.columns if types[c] == "known"]
-    cal = [c for c in known if c.startswith(CALENDAR_PREFIX)]
-    parts = [past.add_suffix(f"_s{horizon}").set_axis(fut)] + (
-        [calendar_features(fut, history.index.freq, spec.holidays)[cal]] if cal else []
-    )
+    start, known = len(history) - horizon, [c for c in feats.columns if types[c] == "known"]
+    past = {
+        f"{c}_s{horizon}": feats[c].to_numpy()[start : start + len(fut)] for c in feats.columns if types[c] == "past"
+    }
+    fields = [c.removeprefix(CALENDAR_PREFIX) for c in known if c.startswith(CALENDAR_PREFIX)]
+    ahead = []  # the known columns on the forecast dates: calendar fields, the user's known columns
+    if fields:
+        ahead.append(calendar_features(fut, history.index.freq, spec.holidays if "holiday" in fields else None, fields))
     if spec.known_columns:
-        parts.append(known_future(spec.known_columns, future, fut))
-    out = pd.concat(parts, axis=1)[[c for c in parts[0].columns] + known]
+        ahead.append(known_future(spec.known_columns, future, fut))
+    values = {c: f[c].to_numpy() for f in ahead for c in f.columns}
+    out = pd.DataFrame(past | {c: values[c] for c in known}, index=fut)
     out.attrs = {
-        "feature_types": {c: "past" for c in parts[0].columns} | dict.fromkeys(known, "known"),
+        "feature_types": dict.fromkeys(past, "past") | dict.fromkeys(known, "known"),
         "shift": horizon,
         "horizon": horizon,
     }

@@ -117,7 +117,7 @@ def request_columns(model: Forecaster) -> dict:
     "What a request must send `model`: the columns of each history row, the columns known for the forecast dates."
     reads = list(getattr(model, "data_columns", ()))
     if reads:
-        known = list(model.spec.known_columns)
+        known = list(getattr(model, "known_columns", ()))
     else:
         known = list(getattr(model, "x_columns_", None) or []) if model.needs_x_future else []
     return {"history": [model.y_.name or "y"] + reads if reads else [], "features": known}

@@ -32,7 +32,7 @@ def co2():
         (
             lambda d: build_features(d, FeatureSpec(lags=[1], lag_columns=["volume"])),
             E.FeatureError,
-            "lag column 'volume' not in the data",
+            "column 'volume' (lag_columns) is not in the data",
         ),
         (
             lambda d: build_features(d, FeatureSpec(lags=[1]), target="sales"),

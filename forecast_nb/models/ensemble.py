@@ -13,6 +13,7 @@ import pandas as pd
 from fastcore.basics import patch
 from ..errors import ConfigError, ForecastNBError, SeriesTooShortError, check_whole
 from . import LEVELS, MODELS, Forecaster, get_model, load_model, model_for
+from .featured import data_of
 
 # %% auto #0
 __all__ = ['COMBINE', 'combine_forecasts', 'Ensemble']
@@ -151,6 +152,9 @@ class Ensemble(Forecaster):
         self.members_ = [_build(i, n, kw, p["horizon"], self.log) for i, (n, kw) in enumerate(p["members"])]
         self.min_train = max(m.min_train for m in self.members_)
         self.needs_x_future = any(m.needs_x_future for m in self.members_)
+        self.data_columns = tuple(dict.fromkeys(c for m in self.members_ for c in getattr(m, "data_columns", ())))
+        self.known_columns = tuple(dict.fromkeys(c for m in self.members_ for c in getattr(m, "known_columns", ())))
+        self._data = None  # a call's data columns, while members that read them take theirs
 
     def __str__(self):
         names = ", ".join(m.name for m in self.members_)
@@ -181,14 +185,38 @@ def fit(self: Ensemble, y, X=None) -> Ensemble:
                 hint="use a longer training part, or leave that member out",
                 rows=n,
             )
-    return Forecaster.fit(self, y, X)
+    return _with_data(self, Forecaster.fit, y, X)
+
+
+def _with_data(self: Ensemble, call, y, X):
+    "`call` (the base fit, update or predict) with `X` the data columns members read, given to each member its own."
+    if not self.data_columns:
+        return call(self, y, X)
+    if self.intervals == "conformal":
+        raise ConfigError(
+            "an ensemble whose members read data columns combines their own intervals", parameter="intervals"
+        )
+    self._data = X
+    try:
+        return call(self, y, None)
+    finally:
+        self._data = None
+
+
+def _member_X(self: Ensemble, m: Forecaster, X, future: bool = False):
+    "What member `m` is given: `X` itself, or the data columns it reads (on the forecast dates when it needs them)."
+    if not self.data_columns:
+        return X
+    if future:
+        return self._data if getattr(m, "data_columns", ()) and m.needs_x_future else None
+    return None if self._data is None else data_of(m, self._data)
 
 
 @patch
 def _fit(self: Ensemble, y, X):
     for i, m in enumerate(self.members_):
         with _blame(i, m, "fit"):
-            m.fit(y, X)
+            m.fit(y, _member_X(self, m, X))
 
 # %% ../../nbs/05h_ensemble.ipynb #1aa693c0
 @patch
@@ -196,7 +224,7 @@ def _member_frames(self: Ensemble, h, X, levels) -> list[pd.DataFrame]:
     out = []
     for i, m in enumerate(self.members_):
         with _blame(i, m, "forecast"):
-            out.append(m.predict(h, X, levels))
+            out.append(m.predict(h, _member_X(self, m, X, future=True), levels))
     return out
 
 
@@ -213,16 +241,28 @@ def member_forecasts(self: Ensemble, h: int, X_future=None, level=LEVELS) -> dic
     self.predict(h, X_future, ())  # the ensemble's checks
     names = [m.name for m in self.members_]
     keys = [n if names.count(n) == 1 else f"{n}[{i}]" for i, n in enumerate(names)]
-    fcs = self._member_frames(h, X_future, tuple(level or ()))
+    fcs = _with_data(self, lambda s, h, X: s._member_frames(h, X, tuple(level or ())), h, X_future)
     return {k: np.exp(f) if self.log else f for k, f in zip(keys, fcs)}
 
 # %% ../../nbs/05h_ensemble.ipynb #1e073eee
+@patch
+def update(self: Ensemble, y_new, X_new=None) -> Ensemble:
+    "Every member absorbs the new rows (and the data columns it reads)."
+    return _with_data(self, Forecaster.update, y_new, X_new)
+
+
+@patch
+def predict(self: Ensemble, h: int, X_future=None, level=LEVELS) -> pd.DataFrame:
+    "The combined forecast; members reading known columns take their values on the forecast dates from `X_future`."
+    return _with_data(self, lambda s, h, X: Forecaster.predict(s, h, X, level), h, X_future)
+
+
 @patch
 def _update(self: Ensemble, y_new, X_new):
     "Each member absorbs the new rows through its own `update` (filtering, warm start or refit, as it does)."
     for i, m in enumerate(self.members_):
         with _blame(i, m, "update"):
-            m.update(y_new, X_new)
+            m.update(y_new, _member_X(self, m, X_new))
 
 
 @patch

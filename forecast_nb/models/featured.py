@@ -92,6 +92,7 @@ class Featured(Forecaster):
         self.model, self.spec, self.y_, self.X_, self._cache = model, spec, None, None, None
         self.warmup = _warmup(spec.to_json())
         self.data_columns = tuple(spec.data_columns())  # read from the data at every fit and update
+        self.known_columns = tuple(spec.known_columns)
         self.needs_x_future = bool(spec.known_columns)  # their values on the forecast dates, at every forecast
         self.horizon = check_whole("features_horizon", horizon, 1, hint="the forecast horizon, e.g. 5")
         self.name, self.x_columns_, self.x_types_ = model.name, None, None
