@@ -72,13 +72,9 @@ class FeatureSpec:
                     f"{name}={v!r} must be a list of column names", hint=f'e.g. {name}=["volume"]', parameter=name
                 )
             setattr(self, name, list(dict.fromkeys(v)))
-        both = sorted(set(self.lag_columns) & set(self.known_columns))
-        if both:
-            raise ConfigError(
-                f"column(s) {both} are declared both past (lag_columns) and known (known_columns)",
-                hint="a column is either known for the forecast dates or only up to the origin",
-                parameter="known_columns",
-            )
+        if both := sorted(set(self.lag_columns) & set(self.known_columns)):
+            msg = f"column(s) {both} are declared both past (lag_columns) and known (known_columns): pick one"
+            raise ConfigError(msg, parameter="known_columns")
         for name in ("windows", "diffs", "returns"):
             setattr(self, name, _ints(name, getattr(self, name)))
         bad = [s for s in self.window_stats if s not in WINDOW_STATS]
