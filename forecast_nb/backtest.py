@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from .errors import ConfigError, SeriesTooShortError, check_whole
 from .split import Window, walk_forward_windows
-from .features import FeatureSpec, build_features, design_matrix
-from .prep import exog_future
+from .features import FeatureSpec
+from .prep import checked_design, exog_future
 from .metrics import evaluate, mae_by_step, mase
 from .models import Forecaster, get_model
 from .models.featured import data_of
@@ -86,25 +86,24 @@ def _run_group(
         seen, data = first.train.stop, data_of(model, frame)  # the data columns a fed model reads itself
         if spec is None:
             model.fit(y.iloc[first.train.start : seen], None if data is None else data.iloc[first.train.start : seen])
-        else:  # features from the rows up to the cutoff, built once per cutoff
-            feats = build_features(frame.iloc[:seen], spec)
-            X, yx = design_matrix(feats, y.iloc[:seen], horizon=steps, dropna=False)
+        else:  # the design rows up to the cutoff (features of a row read the rows up to it, checked)
+            feats, design = checked_design(frame, spec, seen, windows[-1].train.stop, steps)
+            X, yx = design.iloc[:seen], y.iloc[:seen]
             rows = X.index[X.notna().all(axis=1)]
             rows = rows[rows >= y.index[first.train.start]]
             model.fit(yx.loc[rows], X.loc[rows])
         for i, w in enumerate(windows):
             if w.train.stop > seen:
-                new = y.iloc[seen : w.train.stop]
-                if spec is not None:
-                    feats = build_features(frame.iloc[: w.train.stop], spec)
-                if spec is not None:
-                    model.update(new, design_matrix(feats, horizon=steps, dropna=False).iloc[-len(new) :])
-                else:
-                    model.update(new, None if data is None else data.iloc[seen : w.train.stop])
+                rows = slice(seen, w.train.stop)
+                model.update(
+                    y.iloc[rows], design.iloc[rows] if spec is not None else None if data is None else data.iloc[rows]
+                )
                 seen = w.train.stop
             if spec is not None:
                 steps_ = gap + len(w.test)  # known columns: the data's values on the forecast dates
-                X_future = exog_future(frame.iloc[:seen], spec, steps_, feats, frame.iloc[seen : seen + steps_])
+                X_future = exog_future(
+                    frame.iloc[:seen], spec, steps_, feats.iloc[:seen], frame.iloc[seen : seen + steps_]
+                )
             else:  # a known column's values on the forecast dates, for a model fed it
                 X_future = (
                     data.iloc[seen : seen + gap + len(w.test)] if model.needs_x_future and data is not None else None

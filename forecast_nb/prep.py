@@ -7,13 +7,21 @@ from __future__ import annotations
 from typing import NamedTuple
 import numpy as np
 import pandas as pd
-from .errors import ConfigError, NotFittedError, SeriesTooShortError, FeatureError, check_whole
+from .errors import ConfigError, NotFittedError, SeriesTooShortError, FeatureError, LeakageError, check_whole
 from .validate import check_positive
 from .freq import future_index
-from .features import CALENDAR_PREFIX, KNOWN_PREFIX, FeatureSpec, build_features, calendar_features
+from forecast_nb.features import (
+    CALENDAR_PREFIX,
+    KNOWN_PREFIX,
+    FeatureSpec,
+    build_features,
+    calendar_features,
+    design_matrix,
+)
 
 # %% auto #0
-__all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'known_future', 'exog_future']
+__all__ = ['SCALERS', 'Scaler', 'Windows', 'make_windows', 'last_window', 'to_tf_dataset', 'known_future', 'exog_future',
+           'checked_design']
 
 # %% ../nbs/04_prep.ipynb #4376deb1
 SCALERS = ("standard", "minmax", "robust", "none")
@@ -233,3 +241,29 @@ def exog_future(
         "horizon": horizon,
     }
     return out
+
+# %% ../nbs/04_prep.ipynb #44074ece
+def checked_design(
+    frame: pd.DataFrame,  # the data
+    spec: FeatureSpec,  # the features
+    seen: int,  # rows up to the first cutoff
+    last: int,  # rows up to the last cutoff
+    steps: int,  # the shift of past features (the horizon)
+):
+    "Features built once on the rows up to `last` and their design rows; past ones checked against the rows to `seen`."
+    feats = build_features(frame.iloc[:last], spec)
+    if last > seen:
+        alone, types = build_features(frame.iloc[:seen], spec), feats.attrs["feature_types"]
+        moved = [
+            c
+            for c in alone.columns
+            if types[c] == "past"
+            and not np.allclose(feats[c].to_numpy()[:seen], alone[c].to_numpy(), rtol=1e-9, atol=0, equal_nan=True)
+        ]
+        if moved:
+            raise LeakageError(
+                f"feature(s) {moved[:5]} at or before a cutoff change when later rows exist",
+                hint="compute them from past values only (shift, trailing windows, fits on earlier rows)",
+                column=moved[0],
+            )
+    return feats, design_matrix(feats, horizon=steps, dropna=False)
