@@ -17,7 +17,7 @@ import pandas as pd
 from .errors import ConfigError, SeriesTooShortError, check_whole
 from .split import Window, walk_forward_windows
 from .features import FeatureSpec
-from .prep import checked_design, exog_future
+from .prep import checked_design
 from .metrics import evaluate, mae_by_step, mase
 from .models import Forecaster, get_model
 from .models.featured import data_of
@@ -86,8 +86,8 @@ def _run_group(
         seen, data = first.train.stop, data_of(model, frame)  # the data columns a fed model reads itself
         if spec is None:
             model.fit(y.iloc[first.train.start : seen], None if data is None else data.iloc[first.train.start : seen])
-        else:  # the design rows up to the cutoff (features of a row read the rows up to it, checked)
-            feats, design = checked_design(frame, spec, seen, windows[-1].train.stop, steps)
+        else:  # design rows through the group's last forecast (a row's features read the rows up to it: checked)
+            design = checked_design(frame, spec, seen, windows[-1].train.stop + steps, steps)[1]
             X, yx = design.iloc[:seen], y.iloc[:seen]
             rows = X.index[X.notna().all(axis=1)]
             rows = rows[rows >= y.index[first.train.start]]
@@ -99,15 +99,11 @@ def _run_group(
                     y.iloc[rows], design.iloc[rows] if spec is not None else None if data is None else data.iloc[rows]
                 )
                 seen = w.train.stop
-            if spec is not None:
-                steps_ = gap + len(w.test)  # known columns: the data's values on the forecast dates
-                X_future = exog_future(
-                    frame.iloc[:seen], spec, steps_, feats.iloc[:seen], frame.iloc[seen : seen + steps_]
-                )
+            ahead = slice(seen, seen + gap + len(w.test))  # the forecast dates
+            if spec is not None:  # past features from the rows up to the cutoff, known ones on those dates
+                X_future = design.iloc[ahead]
             else:  # a known column's values on the forecast dates, for a model fed it
-                X_future = (
-                    data.iloc[seen : seen + gap + len(w.test)] if model.needs_x_future and data is not None else None
-                )
+                X_future = data.iloc[ahead] if model.needs_x_future and data is not None else None
             out.append((w, model.predict(gap + len(w.test), X_future, level).iloc[gap:], i == 0))
     return _forecast_table(y, out), (model if keep else None)
 
