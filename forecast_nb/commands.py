@@ -63,6 +63,12 @@ def _show(args):
     print(f"\nfirst and last rows:\n{pd.concat([df.head(3), df.tail(3)]).to_string()}")
 
 # %% ../nbs/15a_commands.ipynb #f95d7028
+def _without_features(params: str) -> str:
+    "A candidate's parameters without its features (the `features` column names them)."
+    p = json.loads(params)
+    return json.dumps({k: v for k, v in p.items() if k not in ("features", "features_horizon")}, default=str)
+
+
 def _run(args):
     "forecast-nb run: the workflow in this process, then what it did, step by step."
     from forecast_nb.pipeline import run_training
@@ -82,7 +88,7 @@ def _run(args):
         if not types
         else (
             f"\nfeatures: {len(types)} built ({types.count('past')} past, shifted by the horizon {cfg.horizon}; "
-            f"{types.count('known')} known calendar; {res.features.warmup} warm-up rows), logged with the run; leakage "
+            f"{types.count('known')} known on the forecast dates; {res.features.warmup} warm-up rows), logged; leakage "
             f"check passed at the end of training ({res.split.train.index[-1].date()}); the models that take features "
             "are scored with and without them (the candidates' `features` column)"
         )
@@ -112,7 +118,15 @@ def _print_validation(res, cfg):
     rows = ["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]
     table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[rows]
     if len(res.selection.candidates) > 1:
-        print(f"\ncandidates (validation):\n{res.selection.candidates.round(4).to_string(index=False)}")
+        cands = res.selection.candidates.assign(params=lambda d: d["params"].map(_without_features))
+        print(f"\ncandidates (validation):\n{cands.round(4).to_string(index=False)}")
+    imp = res.selection.importance
+    if imp is not None:
+        who = "the chosen model" if imp.attrs.get("chosen") else f"the best candidate fed them ({imp.attrs['model']})"
+        print(
+            f"\nfeatures {who} relies on: its validation MAE when each group is shuffled, "
+            + ", ".join(f"{g} {c:+.1%}" for g, c in zip(imp["group"], imp["change"]))
+        )
     print(
         f"\nmodel {t.model}\nvalidation: {len(t.forecasts)} forecasts from {t.forecasts['cutoff'].nunique()} "
         f"origins, {cfg.horizon} steps ahead; MAE vs naive {t.scores['mae'] / t.naive_scores['mae']:.3f}\n"

@@ -98,7 +98,9 @@ class TrainConfig(BaseModel):
         examples=[5],
     )
     features: dict[str, Any] | None = Field(
-        None, description="FeatureSpec fields (default: features.default_spec, features that follow the data)"
+        None,
+        description="FeatureSpec fields (default: feature_defaults.default_spec, features that follow the data),"
+        ' e.g. {"lags": [1, 7], "lag_columns": ["volume"], "known_columns": ["promo"]}',
     )
     model: Literal[MODEL_NAMES + ("auto",)] = Field(
         "arima", description="the model; auto trains the candidates and keeps the best on validation"
