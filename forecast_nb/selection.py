@@ -17,7 +17,7 @@ from .errors import ForecastNBError, WorkflowError, first_line
 from .freq import season_length
 from .split import Split
 from .models import model_class, model_for
-from .models.featured import data_of
+from .models.featured import TAKES_FEATURES, data_of, own_features
 from .importance import group_importance
 from .backtest import BacktestResult, Trained, walk_forward
 from .registry import Gate, GateResult, blocked
@@ -289,8 +289,6 @@ def _choice(new: list[Candidate], cands: list[Candidate]) -> Candidate:
 
 def with_features(cfg: TrainConfig, spec: FeatureSpec | None, columns=()) -> list:
     "The (model, params) to score: each candidate as configured, and fed `spec`'s features where it takes them."
-    from forecast_nb.models.featured import TAKES_FEATURES, own_features
-
     pairs = [(m, cfg.params_for(m)) for m in candidate_names(cfg)]
     own, left_out = own_features(spec, columns) if spec is not None else (None, [])
     if left_out:

@@ -81,6 +81,9 @@ class Featured(Forecaster):
     "`model` fed `spec`'s features of the history it holds, past ones shifted by `horizon`; a forecaster of y."
 
     takes_features = False  # already fed
+    needs_x_future = False  # set per spec (models saved before user columns keep these defaults)
+    data_columns: tuple = ()
+    known_columns: tuple = ()
 
     def __init__(self, model: Forecaster, spec: FeatureSpec, horizon: int):
         if not getattr(model, "takes_features", False):
