@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-import pandas as pd
 from .errors import redact
 from .config import LOADER_FIELDS, TrainConfig, default_tracking_uri, runs_dir
 
@@ -56,6 +55,7 @@ def _list(args):
 
 
 def _show(args):
+    import pandas as pd
     from forecast_nb.data import load, summarize
 
     df = load(args.source, **{k: getattr(args, k) for k in LOADER_FIELDS if hasattr(args, k)})
@@ -114,6 +114,8 @@ def _run(args):
 
 def _print_validation(res, cfg):
     "The candidates, and the chosen model's validation scores beside naive's."
+    import pandas as pd
+
     t = res.trained
     rows = ["mae", "rmse", "mape", "mase", "r2", "direction_accuracy", "coverage_80", "coverage_95"]
     table = pd.DataFrame({t.model.name: t.scores, "naive": t.naive_scores}).loc[rows]
@@ -186,6 +188,7 @@ def _demo(args):
 
 def _demo_one(cfg: TrainConfig):
     "One demo run: the training notebook through papermill, then what it chose, how it scored and where it went."
+    import pandas as pd
     from forecast_nb.runner import train
     from forecast_nb.selection import candidate_names
     from forecast_nb.tracking import mlflow_client
