@@ -343,7 +343,7 @@ def _importance(cfg: TrainConfig, df: pd.DataFrame, split: Split, cands: list, b
     pick = best if best in fed else min(fed, key=lambda c: c.mae)
     start, end, step = validation_origins(cfg, split, df.index)
     try:
-        table = group_importance(model_for(pick.name, cfg.horizon, **pick.params), df, start, end, step)
+        table = group_importance(model_for(pick.name, cfg.horizon, **pick.params), df, start, end, step, repeats=2)
     except ForecastNBError as e:
         log.info("feature importance skipped: %s", e.message)
         return None
