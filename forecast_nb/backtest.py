@@ -87,7 +87,7 @@ def _run_group(
         if spec is None:
             model.fit(y.iloc[first.train.start : seen], None if data is None else data.iloc[first.train.start : seen])
         else:  # design rows through the group's last forecast (a row's features read the rows up to it: checked)
-            design = checked_design(frame, spec, seen, windows[-1].train.stop + steps, steps)[1]
+            design = checked_design(frame, spec, seen, windows[-1].train.stop + steps, steps)
             X, yx = design.iloc[:seen], y.iloc[:seen]
             rows = X.index[X.notna().all(axis=1)]
             rows = rows[rows >= y.index[first.train.start]]

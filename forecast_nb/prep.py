@@ -250,7 +250,7 @@ def checked_design(
     last: int,  # rows up to the last cutoff
     steps: int,  # the shift of past features (the horizon)
 ):
-    "Features built once on the rows up to `last` and their design rows; past ones checked against the rows to `seen`."
+    "Design rows of the features built once on the rows up to `last`; past ones checked against the rows to `seen`."
     feats = build_features(frame.iloc[:last], spec)
     if last > seen:
         alone, types = build_features(frame.iloc[:seen], spec), feats.attrs["feature_types"]
@@ -266,4 +266,4 @@ def checked_design(
                 hint="compute them from past values only (shift, trailing windows, fits on earlier rows)",
                 column=moved[0],
             )
-    return feats, design_matrix(feats, horizon=steps, dropna=False)
+    return design_matrix(feats, horizon=steps, dropna=False)
